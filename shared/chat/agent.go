@@ -1,0 +1,286 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// FinishReason says why a turn ended.
+type FinishReason string
+
+const (
+	FinishStop       FinishReason = "stop"        // the model gave its final answer
+	FinishUsageLimit FinishReason = "usage_limit" // a per-turn limit was reached; Result.Limit names it
+	FinishDeadline   FinishReason = "deadline"    // the turn ran out of time
+)
+
+// Names of the usage limits, as reported in Result.Limit.
+const (
+	LimitModelRequests = "model_requests"
+	LimitTotalTokens   = "total_tokens"
+)
+
+// Limits bound one turn.
+type Limits struct {
+	MaxModelRequests int // model requests per turn, checked before each request
+	MaxTotalTokens   int // total tokens per turn, checked after each response and by estimate before each request
+	HistoryTokens    int // estimated tokens of earlier turns sent to the model
+	RowCap           int // rows per table
+	ChartPoints      int // points per chart
+}
+
+// DefaultLimits are the limits of the system this replaces.
+func DefaultLimits() Limits {
+	return Limits{MaxModelRequests: 10, MaxTotalTokens: 20000, HistoryTokens: 6000, RowCap: 500, ChartPoints: 5000}
+}
+
+// Agent answers questions by letting a Model call tools over a Warehouse.
+// It holds only immutable configuration and clients that are safe for
+// concurrent use; everything about one turn lives in Run's locals.
+type Agent struct {
+	model     Model
+	warehouse Warehouse
+	limits    Limits
+	tools     *toolbox
+}
+
+// NewAgent checks the limits and builds the tool declarations once.
+func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
+	if model == nil || warehouse == nil {
+		return nil, errors.New("chat.NewAgent: model and warehouse are required")
+	}
+	if limits.MaxModelRequests < 1 || limits.MaxTotalTokens < 1 || limits.RowCap < 1 || limits.ChartPoints < 1 || limits.HistoryTokens < 0 {
+		return nil, fmt.Errorf("chat.NewAgent: limits must be positive: %+v", limits)
+	}
+	tb, err := newToolbox(limits.RowCap)
+	if err != nil {
+		return nil, fmt.Errorf("chat.NewAgent: %w", err)
+	}
+	return &Agent{model: model, warehouse: warehouse, limits: limits, tools: tb}, nil
+}
+
+// Tools returns the declarations the model is given.
+func (a *Agent) Tools() []ToolSpec { return a.tools.specs }
+
+// Limits returns the agent's limits.
+func (a *Agent) Limits() Limits { return a.limits }
+
+// Result is one answered turn.
+type Result struct {
+	Answer       string
+	Table        *Table
+	Chart        *Chart
+	Usage        Usage
+	FinishReason FinishReason
+	Limit        string    // set when FinishReason is FinishUsageLimit
+	Messages     []Message // the turn's messages after the question
+}
+
+// Run answers question in the light of history. It returns when the model
+// answers, a limit is reached or ctx is done; a limit or the deadline gives
+// a Result with what was found so far. An error means nothing useful came
+// of the turn (the model failed, or the deadline passed before any table).
+func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Result, error) {
+	schema, err := a.warehouse.Schema(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("load schema: %w", err)
+	}
+	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema)}}
+	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
+	prefix = append(prefix, Message{Role: RoleUser, Content: question})
+
+	var (
+		usage  Usage
+		turn   []Message // appended after prefix
+		tables turnTables
+	)
+	finish := func(reason FinishReason, limit, answer string) Result {
+		r := Result{Usage: usage, FinishReason: reason, Limit: limit, Chart: tables.chart}
+		switch {
+		case tables.chart != nil:
+			r.Table = tables.tables[tables.chartTable]
+		case len(tables.tables) > 0:
+			r.Table = tables.tables[len(tables.tables)-1]
+		}
+		if reason != FinishStop {
+			answer = limitAnswer(reason, limit, a.limits, r.Table, answer)
+		}
+		r.Answer = answer
+		r.Messages = append(turn, Message{Role: RoleAssistant, Content: r.Answer})
+		return r
+	}
+
+	for {
+		if ctx.Err() != nil {
+			return a.deadline(finish, tables)
+		}
+		if usage.ModelRequests >= a.limits.MaxModelRequests {
+			return finish(FinishUsageLimit, LimitModelRequests, ""), nil
+		}
+		msgs := append(append([]Message(nil), prefix...), turn...)
+		if usage.TotalTokens+EstimateMessages(msgs) > a.limits.MaxTotalTokens {
+			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
+		}
+		resp, err := a.model.Complete(ctx, ModelRequest{Messages: msgs, Tools: a.tools.specs})
+		if err != nil {
+			if ctx.Err() != nil || ErrorCode(err) == CodeDeadline {
+				return a.deadline(finish, tables)
+			}
+			return Result{}, err
+		}
+		resp.Usage.ModelRequests = 1
+		usage.Add(resp.Usage)
+		msg := resp.Message
+		msg.Role = RoleAssistant
+		if len(msg.ToolCalls) == 0 {
+			if usage.TotalTokens > a.limits.MaxTotalTokens {
+				return finish(FinishUsageLimit, LimitTotalTokens, msg.Content), nil
+			}
+			return finish(FinishStop, "", msg.Content), nil
+		}
+		if usage.TotalTokens > a.limits.MaxTotalTokens {
+			// The calls are dropped with the message: a tool call is never
+			// kept without its result.
+			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
+		}
+		turn = append(turn, msg)
+		turn = append(turn, a.runCalls(ctx, schema, &tables, msg.ToolCalls)...)
+	}
+}
+
+func (a *Agent) deadline(finish func(FinishReason, string, string) Result, tables turnTables) (Result, error) {
+	if len(tables.tables) == 0 {
+		return Result{}, Errorf(CodeDeadline, "the turn ran out of time before finding anything; ask a narrower question or try again")
+	}
+	return finish(FinishDeadline, "", ""), nil
+}
+
+// runCalls executes one response's tool calls and returns one tool message
+// per call, in the calls' order. Data calls run concurrently (they are
+// independent reads); chart calls run after them, so a chart may plot a
+// table fetched in the same response.
+func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall) []Message {
+	results := make([]dataResult, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		if c.Name == ToolChart {
+			continue
+		}
+		wg.Go(func() { results[i] = a.runData(ctx, schema, c) })
+	}
+	wg.Wait()
+
+	out := make([]Message, len(calls))
+	for i, c := range calls {
+		if c.Name == ToolChart {
+			continue
+		}
+		r := results[i]
+		var content string
+		switch {
+		case r.err != nil:
+			content = toolError(r.err)
+		case r.table != nil:
+			tables.tables = append(tables.tables, r.table)
+			content = summarize(tables.id(len(tables.tables)-1), r.source, r.table)
+		default:
+			content = r.content
+		}
+		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
+	}
+	for i, c := range calls {
+		if c.Name != ToolChart {
+			continue
+		}
+		content, err := a.runChart(tables, c)
+		if err != nil {
+			content = toolError(err)
+		}
+		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
+	}
+	return out
+}
+
+func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelText string) string {
+	var b strings.Builder
+	switch {
+	case reason == FinishDeadline:
+		b.WriteString("I ran out of time for this question before finishing.")
+	case limit == LimitModelRequests:
+		fmt.Fprintf(&b, "I stopped because this question reached its limit of %d model requests.", l.MaxModelRequests)
+	case limit == LimitTotalTokens:
+		fmt.Fprintf(&b, "I stopped because this question reached its limit of %d tokens.", l.MaxTotalTokens)
+	}
+	if modelText != "" {
+		b.WriteString(" " + modelText)
+	} else if t != nil {
+		fmt.Fprintf(&b, " Here is what I found so far: a table of %d rows.", len(t.Rows))
+	} else {
+		b.WriteString(" I found nothing yet; try a narrower question.")
+	}
+	return b.String()
+}
+
+// SystemPrompt tells the model what it can use: the collections, their
+// fields and types, and the rules that keep numbers honest.
+func SystemPrompt(s Schema) string {
+	var b strings.Builder
+	b.WriteString("You are a data analyst. Answer questions about the data below by calling tools; " +
+		"every number in your answer must come from a tool result, never from memory. " +
+		"Use query for rows, aggregate for count/mean/min/max/sum (optionally grouped), and chart to plot a table. " +
+		"Dates are \"YYYY-MM-DD\" strings. Keep answers short and cite the figures you used.\n\nCollections:\n")
+	for _, c := range s.Collections {
+		fmt.Fprintf(&b, "- %s", c.Name)
+		if c.Description != "" {
+			fmt.Fprintf(&b, " (%s)", c.Description)
+		}
+		b.WriteString(": ")
+		for i, f := range c.Fields {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %s", f.Name, f.Type)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// HistoryMessages turns earlier turns into messages, keeping the most
+// recent whole turns whose estimated tokens fit budget. Turns are kept or
+// dropped whole, so a tool call never loses its result.
+func HistoryMessages(history []Turn, budget int) []Message {
+	start, used := len(history), 0
+	for i := len(history) - 1; i >= 0; i-- {
+		n := EstimateMessages(turnMessages(history[i]))
+		if used+n > budget {
+			break
+		}
+		start, used = i, used+n
+	}
+	var out []Message
+	for _, t := range history[start:] {
+		out = append(out, turnMessages(t)...)
+	}
+	return out
+}
+
+func turnMessages(t Turn) []Message {
+	msgs := []Message{{Role: RoleUser, Content: t.Question}}
+	if len(t.Messages) > 0 {
+		return append(msgs, t.Messages...)
+	}
+	return append(msgs, Message{Role: RoleAssistant, Content: t.Answer})
+}
+
+// Turn makes the record to store for r.
+func (r Result) Turn(userID, conversationID, question string) Turn {
+	return Turn{
+		UserID: userID, ConversationID: conversationID, Question: question,
+		Answer: r.Answer, Table: r.Table, Chart: r.Chart, Usage: r.Usage,
+		FinishReason: r.FinishReason, Limit: r.Limit, Messages: r.Messages,
+	}
+}

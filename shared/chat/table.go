@@ -1,0 +1,49 @@
+package chat
+
+// Type is the data type of a field or column. The names follow Weaviate's
+// data types so that schema discovery maps one to one.
+type Type string
+
+const (
+	TypeText    Type = "text"
+	TypeNumber  Type = "number"
+	TypeInt     Type = "int"
+	TypeDate    Type = "date" // values are "2006-01-02" strings in tables and filters
+	TypeBoolean Type = "boolean"
+)
+
+// Numeric reports whether values of t are numbers.
+func (t Type) Numeric() bool { return t == TypeNumber || t == TypeInt }
+
+// Column names and types one column of a table.
+type Column struct {
+	Name string `json:"name"`
+	Type Type   `json:"type"`
+}
+
+// Source names an object a table row came from.
+type Source struct {
+	Collection string `json:"collection"`
+	ID         string `json:"id"`
+}
+
+// Table is the "dataframe" of a turn. Rows only ever come from tool results
+// (the warehouse), never from model text. Cells are string, float64, int64,
+// bool or nil.
+type Table struct {
+	Columns   []Column `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	TotalRows int      `json:"total_rows"` // rows that matched, before the row cap
+	Truncated bool     `json:"truncated"`  // true when Rows holds fewer than TotalRows
+	Sources   []Source `json:"sources,omitempty"`
+}
+
+// ColumnIndex returns the index of the named column, or -1.
+func (t *Table) ColumnIndex(name string) int {
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
