@@ -2,15 +2,16 @@ package chat
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
 // Turn is one question and its answer, stored as one unit so that history
 // can never split a tool call from its result.
 type Turn struct {
-	UserID         string       `json:"user_id"`
+	UserID         string       `json:"-"`
 	ConversationID string       `json:"conversation_id"`
-	Seq            int          `json:"seq"` // 1-based position in the conversation, set by Memory.Append
+	Seq            int          `json:"seq"` // 1-based position in the conversation
 	CreatedAt      time.Time    `json:"created_at"`
 	Question       string       `json:"question"`
 	Answer         string       `json:"answer"`
@@ -24,16 +25,61 @@ type Turn struct {
 	Messages []Message `json:"messages,omitempty"`
 }
 
-// Memory stores conversations per user. Used by the HTTP layer.
+// Conversation summarises one conversation for listing.
+type Conversation struct {
+	ID        string    `json:"id"`
+	Title     string    `json:"title"` // from the first question
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Turns     int       `json:"turns"`
+}
+
+// Memory is what a chat turn needs of the conversation store. Used by the
+// chat route.
 //
 // Every method is scoped to userID: a conversation of another user is
 // indistinguishable from one that does not exist (CodeNotFound). Failures to
 // reach the store are CodeUnavailable. Safe for concurrent use.
 type Memory interface {
-	// Turns returns the conversation's turns, oldest first, or CodeNotFound.
-	Turns(ctx context.Context, userID, conversationID string) ([]Turn, error)
+	// History returns at most limit of the conversation's latest turns,
+	// oldest first, or CodeNotFound.
+	History(ctx context.Context, userID, conversationID string, limit int) ([]Turn, error)
 	// Append stores t as the next turn of its conversation, creating the
-	// conversation if needed, and returns it with Seq set. Concurrent appends
-	// to one conversation are all kept, each with its own Seq.
+	// conversation if needed, and returns it with Seq and CreatedAt set.
+	// t.Seq is the caller's guess of the next position (0 when unknown);
+	// when another turn took it, the store picks the next free one, so
+	// concurrent appends to one conversation are all kept, in order.
 	Append(ctx context.Context, t Turn) (Turn, error)
+}
+
+// Conversations is what the conversation routes need. Same contract as
+// Memory: scoped to userID, CodeNotFound for anything else.
+type Conversations interface {
+	// List returns up to limit conversations, most recently updated first,
+	// starting after cursor ("" for the first page), and the cursor of the
+	// next page ("" when there is none). Cursors are opaque; a malformed one
+	// is CodeInvalid.
+	List(ctx context.Context, userID string, limit int, cursor string) ([]Conversation, string, error)
+	// Turns returns every turn of the conversation, oldest first.
+	Turns(ctx context.Context, userID, conversationID string) ([]Turn, error)
+	// Delete removes the conversation and all its turns.
+	Delete(ctx context.Context, userID, conversationID string) error
+}
+
+// Title makes a conversation title from its first question: the first line,
+// at most 80 characters, cut at a word boundary when it can be.
+func Title(question string) string {
+	t := strings.TrimSpace(question)
+	if i := strings.IndexByte(t, '\n'); i >= 0 {
+		t = strings.TrimSpace(t[:i])
+	}
+	r := []rune(t)
+	if len(r) <= 80 {
+		return t
+	}
+	cut := string(r[:80])
+	if i := strings.LastIndexByte(cut, ' '); i > 40 {
+		cut = cut[:i]
+	}
+	return cut + "…"
 }
