@@ -1,0 +1,362 @@
+// Package embedded holds the in-process stand-ins used when no cloud
+// service is configured: a Warehouse over datasets held in memory and a
+// Memory that keeps conversations for the life of the process.
+package embedded
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/datachat/datachat/shared/chat"
+)
+
+// Dataset is one collection and its rows (one cell per field, in field
+// order) with an object id per row.
+type Dataset struct {
+	Collection chat.Collection
+	Rows       [][]any
+	IDs        []string
+}
+
+// Warehouse answers queries and aggregations over datasets in memory. It
+// is immutable after NewWarehouse, so any number of turns may use it at once.
+type Warehouse struct {
+	schema chat.Schema
+	data   map[string]Dataset
+	rowCap int
+}
+
+var _ chat.Warehouse = (*Warehouse)(nil)
+
+// NewWarehouse indexes datasets. rowCap bounds the rows of any one table.
+func NewWarehouse(datasets []Dataset, rowCap int) (*Warehouse, error) {
+	if rowCap < 1 {
+		return nil, fmt.Errorf("embedded.NewWarehouse: row cap must be positive, got %d", rowCap)
+	}
+	w := &Warehouse{data: map[string]Dataset{}, rowCap: rowCap}
+	for _, d := range datasets {
+		if _, dup := w.data[d.Collection.Name]; dup {
+			return nil, fmt.Errorf("embedded.NewWarehouse: collection %s appears twice", d.Collection.Name)
+		}
+		if len(d.IDs) != len(d.Rows) {
+			return nil, fmt.Errorf("embedded.NewWarehouse: %s has %d rows but %d ids", d.Collection.Name, len(d.Rows), len(d.IDs))
+		}
+		for i, r := range d.Rows {
+			if len(r) != len(d.Collection.Fields) {
+				return nil, fmt.Errorf("embedded.NewWarehouse: %s row %d has %d cells, want %d", d.Collection.Name, i, len(r), len(d.Collection.Fields))
+			}
+		}
+		w.data[d.Collection.Name] = d
+		w.schema.Collections = append(w.schema.Collections, d.Collection)
+	}
+	return w, nil
+}
+
+// Schema implements chat.Warehouse.
+func (w *Warehouse) Schema(context.Context) (chat.Schema, error) {
+	return w.schema, nil
+}
+
+// Query implements chat.Warehouse.
+func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error) {
+	q, err := w.schema.CheckQuery(q, w.rowCap)
+	if err != nil {
+		return chat.Table{}, err
+	}
+	d := w.data[q.Collection]
+	match, err := w.filter(ctx, d, q.Filters)
+	if err != nil {
+		return chat.Table{}, err
+	}
+	keys := make([]int, len(q.Sort))
+	for i, s := range q.Sort {
+		keys[i] = fieldIndex(d.Collection, s.Field)
+	}
+	slices.SortStableFunc(match, func(a, b int) int {
+		for i, s := range q.Sort {
+			c := compare(d.Rows[a][keys[i]], d.Rows[b][keys[i]])
+			if s.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	fields := q.Fields
+	if len(fields) == 0 {
+		fields = d.Collection.FieldNames()
+	}
+	t := chat.Table{TotalRows: len(match)}
+	idx := make([]int, len(fields))
+	for i, name := range fields {
+		idx[i] = fieldIndex(d.Collection, name)
+		t.Columns = append(t.Columns, chat.Column{Name: name, Type: d.Collection.Fields[idx[i]].Type})
+	}
+	if len(match) > q.Limit {
+		match, t.Truncated = match[:q.Limit], true
+	}
+	t.Rows = make([][]any, len(match))
+	t.Sources = make([]chat.Source, len(match))
+	for i, r := range match {
+		row := make([]any, len(idx))
+		for j, k := range idx {
+			row[j] = d.Rows[r][k]
+		}
+		t.Rows[i] = row
+		t.Sources[i] = chat.Source{Collection: q.Collection, ID: d.IDs[r]}
+	}
+	return t, nil
+}
+
+// Aggregate implements chat.Warehouse.
+func (w *Warehouse) Aggregate(ctx context.Context, a chat.Aggregation) (chat.Table, error) {
+	a, err := w.schema.CheckAggregation(a, w.rowCap)
+	if err != nil {
+		return chat.Table{}, err
+	}
+	d := w.data[a.Collection]
+	match, err := w.filter(ctx, d, a.Filters)
+	if err != nil {
+		return chat.Table{}, err
+	}
+	group := -1
+	if a.GroupBy != "" {
+		group = fieldIndex(d.Collection, a.GroupBy)
+	}
+	// Groups keep the order in which their value first appears, then are
+	// sorted; rows of a group are aggregated in one pass.
+	type bucket struct {
+		key  any
+		rows []int
+	}
+	var buckets []*bucket
+	byKey := map[any]*bucket{}
+	for _, r := range match {
+		var key any
+		if group >= 0 {
+			key = d.Rows[r][group]
+		}
+		b := byKey[key]
+		if b == nil {
+			b = &bucket{key: key}
+			byKey[key] = b
+			buckets = append(buckets, b)
+		}
+		b.rows = append(b.rows, r)
+	}
+	if group < 0 && len(buckets) == 0 {
+		buckets = []*bucket{{}} // one overall row even when nothing matched: count 0
+	}
+	cols := w.schema.AggregationColumns(a)
+	t := chat.Table{Columns: cols}
+	for _, b := range buckets {
+		var row []any
+		if group >= 0 {
+			row = append(row, b.key)
+		}
+		for _, m := range a.Metrics {
+			row = append(row, metric(d, m, b.rows))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	sortAggregate(&t, a)
+	t.TotalRows = len(t.Rows)
+	if len(t.Rows) > a.Limit {
+		t.Rows, t.Truncated = t.Rows[:a.Limit], true
+	}
+	return t, nil
+}
+
+// sortAggregate orders groups by the requested output columns, then by the
+// group value ascending, so results are deterministic whatever the store.
+func sortAggregate(t *chat.Table, a chat.Aggregation) {
+	keys := make([]int, len(a.Sort))
+	for i, s := range a.Sort {
+		keys[i] = t.ColumnIndex(s.Field)
+	}
+	slices.SortStableFunc(t.Rows, func(x, y []any) int {
+		for i, s := range a.Sort {
+			c := compare(x[keys[i]], y[keys[i]])
+			if s.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		if a.GroupBy != "" {
+			return compare(x[0], y[0])
+		}
+		return 0
+	})
+}
+
+func metric(d Dataset, m chat.Metric, rows []int) any {
+	if m.Op == chat.MetricCount {
+		return int64(len(rows))
+	}
+	i := fieldIndex(d.Collection, m.Field)
+	isInt := d.Collection.Fields[i].Type == chat.TypeInt
+	var (
+		n              int
+		sum, lo, hi    float64
+		isum, ilo, ihi int64
+	)
+	for _, r := range rows {
+		v := d.Rows[r][i]
+		if v == nil {
+			continue
+		}
+		f, _ := chat.AsFloat(v)
+		iv, _ := v.(int64)
+		if n == 0 {
+			lo, hi, ilo, ihi = f, f, iv, iv
+		}
+		n++
+		sum += f
+		isum += iv
+		lo, hi = min(lo, f), max(hi, f)
+		ilo, ihi = min(ilo, iv), max(ihi, iv)
+	}
+	if n == 0 {
+		return nil // no values: the metric is undefined, not zero
+	}
+	switch m.Op {
+	case chat.MetricMean:
+		return sum / float64(n)
+	case chat.MetricSum:
+		if isInt {
+			return isum
+		}
+		return sum
+	case chat.MetricMin:
+		if isInt {
+			return ilo
+		}
+		return lo
+	case chat.MetricMax:
+		if isInt {
+			return ihi
+		}
+		return hi
+	}
+	return nil
+}
+
+// filter returns the indexes of the rows matching every filter.
+func (w *Warehouse) filter(ctx context.Context, d Dataset, filters []chat.Filter) ([]int, error) {
+	idx := make([]int, len(filters))
+	for i, f := range filters {
+		idx[i] = fieldIndex(d.Collection, f.Field)
+	}
+	var out []int
+	for r, row := range d.Rows {
+		if r%1024 == 0 && ctx.Err() != nil {
+			return nil, chat.Wrap(ctx.Err(), chat.CodeDeadline, "embedded.filter", "the query ran out of time")
+		}
+		ok := true
+		for i, f := range filters {
+			if !matches(row[idx[i]], f) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func matches(v any, f chat.Filter) bool {
+	if v == nil {
+		return f.Op == chat.OpNe
+	}
+	switch f.Op {
+	case chat.OpEq:
+		return compare(v, f.Value) == 0
+	case chat.OpNe:
+		return compare(v, f.Value) != 0
+	case chat.OpGt:
+		return compare(v, f.Value) > 0
+	case chat.OpGte:
+		return compare(v, f.Value) >= 0
+	case chat.OpLt:
+		return compare(v, f.Value) < 0
+	case chat.OpLte:
+		return compare(v, f.Value) <= 0
+	case chat.OpLike:
+		s, _ := v.(string)
+		pattern, _ := f.Value.(string)
+		return Like(pattern, s)
+	case chat.OpIn:
+		list, _ := f.Value.([]any)
+		return slices.ContainsFunc(list, func(x any) bool { return compare(v, x) == 0 })
+	}
+	return false
+}
+
+// Like reports whether s matches pattern, where * matches any run of
+// characters (including none) and ? exactly one; everything else is literal.
+// Greedy matching with one backtrack point keeps it linear in practice.
+func Like(pattern, s string) bool {
+	p, t := []rune(pattern), []rune(s)
+	pi, ti, star, mark := 0, 0, -1, 0
+	for ti < len(t) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == t[ti]):
+			pi, ti = pi+1, ti+1
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, ti
+			pi++
+		case star >= 0:
+			pi, mark = star+1, mark+1
+			ti = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// compare orders two cells of the same field type; numbers compare as
+// numbers whatever their Go type.
+func compare(a, b any) int {
+	if fa, ok := chat.AsFloat(a); ok {
+		if fb, ok := chat.AsFloat(b); ok {
+			return cmp.Compare(fa, fb)
+		}
+	}
+	switch x := a.(type) {
+	case string:
+		y, _ := b.(string)
+		return strings.Compare(x, y)
+	case bool:
+		y, _ := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	}
+	return 0
+}
+
+func fieldIndex(c chat.Collection, name string) int {
+	for i, f := range c.Fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
