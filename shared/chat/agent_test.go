@@ -43,7 +43,9 @@ func newAgent(t *testing.T, m chat.Model, mutate func(*chat.Limits)) *chat.Agent
 	return a
 }
 
-func call(id, name, args string) chat.ToolCall { return chat.ToolCall{ID: id, Name: name, Arguments: args} }
+func call(id, name, args string) chat.ToolCall {
+	return chat.ToolCall{ID: id, Name: name, Arguments: args}
+}
 
 const queryA = `{"collection":"Prices","fields":null,"filters":[{"field":"symbol","op":"eq","value":"A"}],"sort":[{"field":"day","desc":false}],"limit":null}`
 
@@ -157,11 +159,11 @@ func hasResult(msgs []chat.Message, id string) bool {
 
 func TestInvalidToolCallsGoBackToTheModel(t *testing.T) {
 	cases := map[string]chat.ToolCall{
-		"not json":         call("x", "query", `{"collection":`),
-		"unknown tool":     call("x", "drop_table", `{}`),
-		"schema violation": call("x", "query", `{"collection":"Prices"}`),
-		"unknown field":    call("x", "query", `{"collection":"Prices","fields":["nope"],"filters":null,"sort":null,"limit":null}`),
-		"wrong value type": call("x", "query", `{"collection":"Prices","fields":null,"filters":[{"field":"year","op":"eq","value":"2008"}],"sort":null,"limit":null}`),
+		"not json":           call("x", "query", `{"collection":`),
+		"unknown tool":       call("x", "drop_table", `{}`),
+		"schema violation":   call("x", "query", `{"collection":"Prices"}`),
+		"unknown field":      call("x", "query", `{"collection":"Prices","fields":["nope"],"filters":null,"sort":null,"limit":null}`),
+		"wrong value type":   call("x", "query", `{"collection":"Prices","fields":null,"filters":[{"field":"year","op":"eq","value":"2008"}],"sort":null,"limit":null}`),
 		"unknown collection": call("x", "aggregate", `{"collection":"Nope","metrics":[{"op":"count","field":null}],"group_by":null,"filters":null,"sort":null,"limit":null}`),
 		"chart before data":  call("x", "chart", `{"type":"line","x":"day","y":"price","color":null,"table":null,"title":null}`),
 		"limit over the cap": call("x", "query", `{"collection":"Prices","fields":null,"filters":null,"sort":null,"limit":501}`),

@@ -208,15 +208,15 @@ func TestAuthentication(t *testing.T) {
 	}
 	valid := jwt.MapClaims{"sub": "alice", "exp": now.Add(time.Hour).Unix()}
 	cases := map[string]string{
-		"no token":         "",
-		"garbage":          "not.a.jwt",
-		"wrong secret":     sign(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0123"), valid),
-		"expired":          sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"sub": "alice", "exp": now.Add(-time.Minute).Unix()}),
-		"no exp":           sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"sub": "alice"}),
-		"no sub":           sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"exp": now.Add(time.Hour).Unix()}),
-		"sub with #":       sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"sub": "alice#bob", "exp": now.Add(time.Hour).Unix()}),
-		"HS512 algorithm":  sign(jwt.SigningMethodHS512, []byte(secret), valid),
-		"none algorithm":   sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
+		"no token":        "",
+		"garbage":         "not.a.jwt",
+		"wrong secret":    sign(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0123"), valid),
+		"expired":         sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"sub": "alice", "exp": now.Add(-time.Minute).Unix()}),
+		"no exp":          sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"sub": "alice"}),
+		"no sub":          sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"exp": now.Add(time.Hour).Unix()}),
+		"sub with #":      sign(jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"sub": "alice#bob", "exp": now.Add(time.Hour).Unix()}),
+		"HS512 algorithm": sign(jwt.SigningMethodHS512, []byte(secret), valid),
+		"none algorithm":  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid),
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -328,7 +328,9 @@ func TestFailuresMapToStatusesWithoutLeaking(t *testing.T) {
 		{chat.Errorf(chat.CodeDeadline, "out of time"), 504, "deadline", ""},
 	}
 	for _, tc := range cases {
-		e := newEnv(t, func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) { return chat.ModelResponse{}, tc.err })
+		e := newEnv(t, func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) {
+			return chat.ModelResponse{}, tc.err
+		})
 		r := e.chat(t, "erin", `{"message": "hi"}`)
 		if r.status != tc.status || errCode(r) != tc.code || r.header.Get("Retry-After") != tc.retry {
 			t.Errorf("%v: got %d %s (Retry-After %q), want %d %s", tc.err, r.status, r.raw, r.header.Get("Retry-After"), tc.status, tc.code)
@@ -409,7 +411,9 @@ func TestListAndDelete(t *testing.T) {
 }
 
 func TestPanicIs500(t *testing.T) {
-	e := newEnv(t, func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) { panic("boom: secret detail") })
+	e := newEnv(t, func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) {
+		panic("boom: secret detail")
+	})
 	r := e.chat(t, "ivy", `{"message":"hi"}`)
 	if r.status != 500 || strings.Contains(r.raw, "secret") {
 		t.Fatalf("got %d %s", r.status, r.raw)
