@@ -75,7 +75,7 @@ func newVocabulary() *vocabulary {
 		byMonth:    words(`by month|per month|each month|monthly|every month`),
 		day:        words(`day|days|date|session|sessions`),
 		month:      words(`month|months`),
-		sp500:      regexp.MustCompile(`s\s*&\s*p|\bsp\s*500\b|\bsp500\b|\bs and p\b|\bindex\b|\bmarket\b`),
+		sp500:      regexp.MustCompile(`s\s*&\s*p|\bsp\s*500\b|\bsp500\b|\bs and p\b|\bindex\b|\bmarket\b|\btrading days?\b`),
 		stocks:     words(`stock|stocks|symbol|symbols|ticker|tickers|share price|companies|company`),
 		fields: map[string]*regexp.Regexp{
 			"volume":   words(`volume|traded|trading volume|shares traded`),
