@@ -406,4 +406,3 @@ func ExampleNew() {
 	fmt.Println(w.Code, out.Answer)
 	// Output: 200 The average close of the S&P 500 in 2008 was 1,220.04, over 253 trading days.
 }
-
