@@ -62,7 +62,10 @@ func classify(ctx context.Context, err error, raw *http.Response) *failure {
 		if f.providerCode == "" {
 			f.providerCode = apiErr.Type
 		}
-		f.detail = fmt.Sprintf("%d %s: %s", apiErr.StatusCode, f.providerCode, apiErr.Message)
+		f.detail = apiErr.Message
+		if f.detail == "" {
+			f.detail = "the error body held no message (content type " + headerOf(apiErr.Response, raw).Get("Content-Type") + ")"
+		}
 		if apiErr.StatusCode == http.StatusTooManyRequests && (apiErr.Code == "insufficient_quota" || apiErr.Type == "insufficient_quota") {
 			f.kind, f.retryable = kindQuota, false
 		}
@@ -70,7 +73,7 @@ func classify(ctx context.Context, err error, raw *http.Response) *failure {
 	case raw != nil && raw.StatusCode >= 400:
 		// An error status whose body was not OpenAI's error JSON.
 		f := statusFailure(raw.StatusCode, raw.Header)
-		f.detail = fmt.Sprintf("%d with an undecodable body: %v", raw.StatusCode, err)
+		f.detail = "the error body could not be decoded: " + err.Error()
 		return f
 	case raw != nil:
 		// A success status whose body could not be read or decoded.
@@ -199,7 +202,11 @@ func (m *Model) fail(f *failure, attempts int) *chat.Error {
 	unavailable := func(what string) {
 		e.Code = chat.CodeModelUnavailable
 		e.RetryAfter = retryAfterSeconds(f)
-		e.Message = fmt.Sprintf("%s%s; try again in %d seconds", what, tries, e.RetryAfter)
+		unit := "seconds"
+		if e.RetryAfter == 1 {
+			unit = "second"
+		}
+		e.Message = fmt.Sprintf("%s%s; try again in %d %s", what, tries, e.RetryAfter, unit)
 	}
 	switch f.kind {
 	case kindDeadline:

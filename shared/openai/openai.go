@@ -219,7 +219,7 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 			slog.Int("status", f.status),
 			slog.String("provider_code", f.providerCode),
 			slog.String("request_id", f.requestID),
-			slog.Duration("wait", wait),
+			slog.String("wait", wait.String()),
 			slog.String("error", m.redactor.redact(f.detail)),
 		)
 		if err := m.sleep(ctx, wait); err != nil {
