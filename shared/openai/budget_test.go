@@ -12,7 +12,7 @@ import (
 // off by the agent after exactly MaxModelRequests requests.
 func TestBudgetModelRequests(t *testing.T) {
 	f := newFake(t)
-	f.next = func(n int) reply {
+	f.next = func(n int, _ wireRequest) reply {
 		return toolReply(call{fmt.Sprintf("call_%d", n), "describe", `{"collection":null}`})
 	}
 	agent := newAgent(t, newModel(t, fastOptions(f, nil)), chat.DefaultLimits())
@@ -122,7 +122,7 @@ func TestTokensPerTurn(t *testing.T) {
 	}
 	perTurn := func(historyTokens int) []int {
 		f := newFake(t)
-		f.next = func(n int) reply {
+		f.next = func(n int, _ wireRequest) reply {
 			if n%2 == 1 {
 				return reply{build: func(_ wireRequest, raw []byte) string {
 					return completion("", "tool_calls", measured(raw),

@@ -130,3 +130,45 @@ func TestCachedTokens(t *testing.T) {
 		t.Errorf("usage = %+v, want %+v", resp.Usage, want)
 	}
 }
+
+// TestConcurrentCompletes: one Model serves many turns at once; each gets
+// its own answer and retries of one never disturb another.
+func TestConcurrentCompletes(t *testing.T) {
+	f := newFake(t)
+	tried := map[string]bool{}
+	f.next = func(_ int, req wireRequest) reply {
+		q := req.Messages[len(req.Messages)-1].text()
+		if !tried[q] {
+			// Every question's first attempt is refused, so retries interleave.
+			tried[q] = true
+			return errorReply(503, "server_error", "", "overloaded", nil)
+		}
+		// Echo the question so each caller can check it got its own answer.
+		return textReply("re: " + q)
+	}
+	m := newModel(t, fastOptions(f, nil))
+	ctx := testContext(t)
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			q := fmt.Sprintf("question %d", i)
+			resp, err := m.Complete(ctx, chat.ModelRequest{Messages: []chat.Message{{Role: chat.RoleUser, Content: q}}})
+			switch {
+			case err != nil:
+				errs <- err
+			case resp.Message.Content != "re: "+q:
+				errs <- fmt.Errorf("%s got %q", q, resp.Message.Content)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := f.attempts(); got != 32 {
+		t.Errorf("server saw %d requests, want 32 (two per question)", got)
+	}
+}

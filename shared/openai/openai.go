@@ -217,8 +217,8 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 			slog.String("op", op),
 			slog.Int("attempt", attempt),
 			slog.Int("status", f.status),
-			slog.String("provider_code", f.providerCode),
-			slog.String("request_id", f.requestID),
+			slog.String("provider_code", m.redactor.redact(f.providerCode)),
+			slog.String("request_id", m.redactor.redact(f.requestID)),
 			slog.String("wait", wait.String()),
 			slog.String("error", m.redactor.redact(f.detail)),
 		)

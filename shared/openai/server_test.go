@@ -52,7 +52,8 @@ type seen struct {
 
 // fakeOpenAI is an httptest server that speaks the Chat Completions wire
 // format, answering each request with the next reply of its script, or
-// with next(n) once the script is used up.
+// with next(n, req) once the script is used up; next runs under the
+// server's lock, so it may keep state without its own.
 type fakeOpenAI struct {
 	t    *testing.T
 	srv  *httptest.Server
@@ -60,7 +61,7 @@ type fakeOpenAI struct {
 
 	mu     sync.Mutex
 	script []reply
-	next   func(n int) reply
+	next   func(n int, req wireRequest) reply
 	seen   []seen
 }
 
@@ -109,7 +110,7 @@ func (f *fakeOpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	case len(f.script) > 0:
 		rep, f.script = f.script[0], f.script[1:]
 	case f.next != nil:
-		rep = f.next(n)
+		rep = f.next(n, req)
 	default:
 		rep = reply{status: http.StatusInternalServerError, body: `{"error":{"message":"script exhausted","type":"server_error"}}`}
 		f.t.Errorf("server: request %d has no scripted reply", n)
