@@ -195,10 +195,7 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 		if f == nil {
 			return resp, nil
 		}
-		if f.kind == kindDeadline {
-			return chat.ModelResponse{}, m.fail(f, attempt)
-		}
-		if !f.retryable || attempt > m.maxRetries {
+		if !f.retryable || attempt > m.maxRetries { // a deadline is never retryable
 			return chat.ModelResponse{}, m.fail(f, attempt)
 		}
 		wait := m.backoff(attempt)
