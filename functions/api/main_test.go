@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ func loadEvent(t *testing.T, name string) eventV2 {
 }
 
 func TestEventsThroughTheProxy(t *testing.T) {
-	handler, err := build(func(string) string { return "" }, io.Discard)
+	handler, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func TestEventsThroughTheProxy(t *testing.T) {
 }
 
 func TestConversationOfAnotherUserThroughEvents(t *testing.T) {
-	handler, err := build(func(string) string { return "" }, io.Discard)
+	handler, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,5 +83,39 @@ func TestConversationOfAnotherUserThroughEvents(t *testing.T) {
 		if err != nil || resp.StatusCode != status {
 			t.Fatalf("%s reads alice's conversation: %v %d %s, want %d", sub, err, resp.StatusCode, resp.Body, status)
 		}
+	}
+}
+
+func noSecrets(t *testing.T) secretFetcher {
+	return func(context.Context, string) (string, error) {
+		t.Error("no secret should be read without OPENAI_API_KEY_SECRET_ARN")
+		return "", nil
+	}
+}
+
+func TestKeyComesFromTheSecretOnce(t *testing.T) {
+	const arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:openai-AbCdEf"
+	calls := 0
+	fetch := func(_ context.Context, got string) (string, error) {
+		calls++
+		if got != arn {
+			t.Errorf("fetched %q, want %q", got, arn)
+		}
+		return "sk-test-from-secret", nil
+	}
+	env := map[string]string{"OPENAI_API_KEY_SECRET_ARN": arn}
+	var logs strings.Builder
+	if _, err := build(func(k string) string { return env[k] }, &logs, fetch); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("secret read %d times at init, want 1", calls)
+	}
+	if strings.Contains(logs.String(), "offline") || strings.Contains(logs.String(), "sk-test") {
+		t.Fatalf("logs mention the offline model or the key: %s", logs.String())
+	}
+	failing := func(context.Context, string) (string, error) { return "", errors.New("AccessDeniedException") }
+	if _, err := build(func(k string) string { return env[k] }, io.Discard, failing); err == nil || !strings.Contains(err.Error(), "OpenAI key") {
+		t.Fatalf("a failed secret read must fail init with a clear error, got %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/datachat/datachat/shared/embedded"
 	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/offline"
+	"github.com/datachat/datachat/shared/openai"
 	"github.com/datachat/datachat/shared/sample"
 )
 
@@ -61,7 +62,22 @@ func New(cfg config.Config, deps Deps) (*App, error) {
 		deps.Warehouse = w
 		a.Embedded = append(a.Embedded, "warehouse (sample market data; set WEAVIATE_URL)")
 	}
-	if deps.Model == nil {
+	switch {
+	case deps.Model != nil:
+	case cfg.OpenAI.APIKey != "":
+		m, err := openai.New(openai.Options{
+			APIKey: cfg.OpenAI.APIKey, BaseURL: cfg.OpenAI.BaseURL, Model: cfg.OpenAI.Model,
+			Temperature: cfg.OpenAI.Temperature, MaxOutputTokens: cfg.OpenAI.MaxOutputTokens, Logger: deps.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		deps.Model = m
+	case cfg.OpenAI.KeySecretARN != "":
+		// The caller resolves the secret into APIKey before New (see
+		// functions/api); reaching here means it did not.
+		return nil, fmt.Errorf("app.New: OPENAI_API_KEY_SECRET_ARN is set but the key was not read from it")
+	default:
 		deps.Model = offline.New()
 		a.Embedded = append(a.Embedded, "model (offline planner; set OPENAI_API_KEY)")
 	}

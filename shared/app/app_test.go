@@ -406,3 +406,20 @@ func ExampleNew() {
 	fmt.Println(w.Code, out.Answer)
 	// Output: 200 The average close of the S&P 500 in 2008 was 1,220.04, over 253 trading days.
 }
+
+// TestOpenAIFromConfiguration wires the hosted model from the environment
+// and drives it over HTTP through the real client.
+func TestOpenAIFromConfiguration(t *testing.T) {
+	var auth string
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth = r.Header.Get("Authorization")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"from the hosted model"}}],"usage":{"prompt_tokens":100,"completion_tokens":5,"total_tokens":105}}`)
+	}))
+	defer fake.Close()
+	srv := newApp(t, app.Deps{}, map[string]string{"OPENAI_API_KEY": "sk-app-test", "OPENAI_BASE_URL": fake.URL + "/v1/"})
+	status, a := ask(t, srv.Client(), srv.URL, tokenFor(t, "oa"), "hello", "")
+	if status != 200 || a.Answer != "from the hosted model" || a.Usage.TotalTokens != 105 || auth != "Bearer sk-app-test" {
+		t.Fatalf("%d %+v (auth %q)", status, a, auth)
+	}
+}

@@ -27,7 +27,23 @@ type Config struct {
 	HistoryTurns    int           // HISTORY_TURNS (default 20)
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
+
+	OpenAI OpenAI
 }
+
+// OpenAI selects the hosted model. With neither a key nor a secret ARN the
+// offline planner answers instead.
+type OpenAI struct {
+	APIKey          string   // OPENAI_API_KEY (local runs; never set in template.yaml)
+	KeySecretARN    string   // OPENAI_API_KEY_SECRET_ARN: Secrets Manager secret holding the key (Lambda)
+	BaseURL         string   // OPENAI_BASE_URL: any OpenAI-compatible endpoint
+	Model           string   // OPENAI_MODEL (default gpt-4.1-mini)
+	Temperature     *float64 // OPENAI_TEMPERATURE (provider default when unset)
+	MaxOutputTokens int      // OPENAI_MAX_OUTPUT_TOKENS (default 4096)
+}
+
+// Enabled reports whether a hosted model is configured.
+func (o OpenAI) Enabled() bool { return o.APIKey != "" || o.KeySecretARN != "" }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains, a
 // map in tests). Every malformed value is reported, each naming its variable.
@@ -50,6 +66,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxMessageChars: p.int("MAX_MESSAGE_CHARS", httpapi.DefaultMaxMessageChars, 1, 1_000_000),
 		HistoryTurns:    p.int("HISTORY_TURNS", httpapi.DefaultHistoryTurns, 0, 1000),
 		LogLevel:        p.level("LOG_LEVEL"),
+		OpenAI: OpenAI{
+			APIKey:          strings.TrimSpace(getenv("OPENAI_API_KEY")),
+			KeySecretARN:    strings.TrimSpace(getenv("OPENAI_API_KEY_SECRET_ARN")),
+			BaseURL:         strings.TrimSpace(getenv("OPENAI_BASE_URL")),
+			Model:           strings.TrimSpace(getenv("OPENAI_MODEL")),
+			Temperature:     p.optionalFloat("OPENAI_TEMPERATURE", 0, 2),
+			MaxOutputTokens: p.int("OPENAI_MAX_OUTPUT_TOKENS", 0, 0, 1_000_000),
+		},
 	}
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)
@@ -73,6 +97,19 @@ func (p *parser) int(name string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+func (p *parser) optionalFloat(name string, lo, hi float64) *float64 {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		p.errs = append(p.errs, fmt.Errorf("%s=%q: want a number from %g to %g", name, v, lo, hi))
+		return nil
+	}
+	return &f
 }
 
 func (p *parser) duration(name string, def time.Duration) time.Duration {
