@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -61,8 +62,27 @@ func freePort(t testing.TB) int {
 type emulator struct {
 	cmd     *exec.Cmd
 	url     string
-	logs    *bytes.Buffer
+	logs    *lockedBuffer
 	started time.Time
+}
+
+// lockedBuffer collects the emulator's output, which exec copies from
+// another goroutine while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startEmulator runs bootstrap under the emulator with only env set (no
@@ -70,7 +90,7 @@ type emulator struct {
 func startEmulator(t testing.TB, rie, bootstrap string, env ...string) *emulator {
 	t.Helper()
 	port, apiPort := freePort(t), freePort(t)
-	e := &emulator{logs: &bytes.Buffer{}, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
+	e := &emulator{logs: &lockedBuffer{}, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
 	e.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
