@@ -18,4 +18,6 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/dynamodbstreams v1.47.0 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/accept-encoding v1.13.25 // indirect
 	github.com/aws/aws-sdk-go-v2/service/internal/endpoint-discovery v1.13.12 // indirect
+	github.com/awslabs/goformation/v7 v7.14.9 // indirect
+	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

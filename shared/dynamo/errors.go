@@ -22,7 +22,7 @@ func (s *Store) fail(ctx context.Context, op string, key convKey, err error) err
 
 // failUser is fail for operations on all of a user's conversations.
 func (s *Store) failUser(ctx context.Context, op, userID string, err error) error {
-	return s.translate(ctx, op, "the conversation list", "index "+ListIndex+" partition "+userPartition(userID), err)
+	return s.translate(ctx, op, "the user's conversations", "index "+ListIndex+" partition "+userPartition(userID), err)
 }
 
 func (s *Store) translate(ctx context.Context, op, subject, where string, err error) error {
