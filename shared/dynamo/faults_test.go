@@ -3,6 +3,7 @@ package dynamo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
@@ -24,7 +26,7 @@ import (
 )
 
 // fast bounds SDK retries so that fault tests end quickly.
-var fast = dynamo.Options{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond}
+func fast() dynamo.Options { return dynamo.Options{MaxAttempts: 3, MaxBackoff: 5 * time.Millisecond} }
 
 func wantUnavailable(t *testing.T, err error, words ...string) {
 	t.Helper()
@@ -48,7 +50,7 @@ func TestConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	opts := fast
+	opts := fast()
 	opts.Table = "conversations"
 	s, err := dynamo.New(newClient("http://"+addr), opts)
 	if err != nil {
@@ -86,7 +88,7 @@ func hangingServer(t *testing.T) *httptest.Server {
 func TestServerTimeout(t *testing.T) {
 	t.Parallel()
 	srv := hangingServer(t)
-	opts := fast
+	opts := fast()
 	opts.Table = "conversations"
 	opts.MaxAttempts = 1
 	client := dynamodb.New(dynamodb.Options{
@@ -106,7 +108,7 @@ func TestServerTimeout(t *testing.T) {
 func TestCallerDeadline(t *testing.T) {
 	t.Parallel()
 	srv := hangingServer(t)
-	opts := fast
+	opts := fast()
 	opts.Table = "conversations"
 	s, err := dynamo.New(newClient(srv.URL), opts)
 	if err != nil {
@@ -142,7 +144,7 @@ func TestThrottling(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			t.Parallel()
 			var writes, reads atomic.Int32
-			f := newFixture(t, fast, throttle("TransactWriteItems", code, &writes), throttle("Query", code, &reads))
+			f := newFixture(t, fast(), throttle("TransactWriteItems", code, &writes), throttle("Query", code, &reads))
 			_, err := f.store.Append(ctx, turn("u", "c1", "q"))
 			wantUnavailable(t, err, "throttling", "Append", `"c1"`)
 			if n := writes.Load(); n != 3 {
@@ -181,7 +183,7 @@ func TestNothingHalfWritten(t *testing.T) {
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
 	}
-	opts := fast
+	opts := fast()
 	opts.AppendAttempts = 4
 	f := newFixture(t, opts, spoilSummary)
 	mustAppend(t, f.store, turn("u", "c1", "kept"))
@@ -216,7 +218,7 @@ func TestNothingHalfWritten(t *testing.T) {
 // TABLE_NAME.
 func TestMissingTable(t *testing.T) {
 	t.Parallel()
-	opts := fast
+	opts := fast()
 	opts.Table = "no-such-table"
 	s, err := dynamo.New(newClient(endpoint(t)), opts)
 	if err != nil {
@@ -255,5 +257,73 @@ func TestCreateTableIsIdempotent(t *testing.T) {
 	})
 	if err := dynamo.CreateTable(ctx, client, other); err == nil || !strings.Contains(err.Error(), "other keys") {
 		t.Fatalf("CreateTable over a table with other keys: %v", err)
+	}
+}
+
+// unprocessed makes DynamoDB leave some deletes of a BatchWriteItem
+// unprocessed: the last `hold` requests of the first `times` calls are
+// taken out of the request and handed back as UnprocessedItems, as the
+// service does when it is throttling; hold < 0 holds back every request.
+func unprocessed(hold, times int) func(*middleware.Stack) error {
+	var calls atomic.Int32
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("holdBackWrites",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				bw, ok := in.Parameters.(*dynamodb.BatchWriteItemInput)
+				if !ok || int(calls.Add(1)) > times {
+					return next.HandleInitialize(ctx, in)
+				}
+				held := map[string][]types.WriteRequest{}
+				for table, reqs := range bw.RequestItems {
+					n := len(reqs) - hold
+					if hold < 0 || n < 1 {
+						n = 0
+					}
+					held[table], bw.RequestItems[table] = reqs[n:], reqs[:n]
+					if n == 0 {
+						delete(bw.RequestItems, table)
+					}
+				}
+				if len(bw.RequestItems) == 0 {
+					return middleware.InitializeOutput{Result: &dynamodb.BatchWriteItemOutput{UnprocessedItems: held}}, middleware.Metadata{}, nil
+				}
+				out, md, err := next.HandleInitialize(ctx, in)
+				if err == nil {
+					out.Result.(*dynamodb.BatchWriteItemOutput).UnprocessedItems = held
+				}
+				return out, md, err
+			}), middleware.After)
+	}
+}
+
+func TestDeleteSendsUnprocessedAgain(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dynamo.Options{}, unprocessed(5, 2))
+	for i := range 30 {
+		mustAppend(t, f.store, turn("u", "c", fmt.Sprint(i)))
+	}
+	f.ops.reset()
+	if err := f.store.Delete(ctx, "u", "c"); err != nil {
+		t.Fatal(err)
+	}
+	// 30 turns: chunks of 25 and 5; 5 of each held back once.
+	if n := f.ops.get("BatchWriteItem"); n != 4 {
+		t.Errorf("%d BatchWriteItem calls, want 4", n)
+	}
+	if items := f.scan(t); len(items) != 0 {
+		t.Fatalf("%d items left after Delete", len(items))
+	}
+}
+
+func TestDeleteGivesUpOnUnprocessed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dynamo.Options{}, unprocessed(-1, 1000))
+	mustAppend(t, f.store, turn("u", "c", "q"))
+	err := f.store.Delete(ctx, "u", "c")
+	wantUnavailable(t, err, "did not delete every turn", `"c"`)
+	// The summary is deleted last, so the conversation is still there to
+	// delete again.
+	if list, _, err := f.store.List(ctx, "u", 10, ""); err != nil || len(list) != 1 {
+		t.Fatalf("List after a failed Delete: %+v, %v", list, err)
 	}
 }

@@ -311,19 +311,31 @@ func (s *Store) Append(ctx context.Context, t chat.Turn) (chat.Turn, error) {
 			}
 		}
 		seq = next
-		if err := pause(ctx, attempt); err != nil {
+		if err := sleepUpTo(ctx, conflictPause(attempt)); err != nil {
 			return chat.Turn{}, s.fail(ctx, "Append", key, err)
 		}
 	}
 }
 
-// pause sleeps a random time up to an exponentially growing cap (2 ms,
-// 4 ms, ... 64 ms), so appenders that collided spread out; against 50
-// racing appends this sends about a third fewer transactions than
-// retrying at once. The cap stays small because the retry is only as good
-// as the summary the failure returned, which ages while sleeping.
-func pause(ctx context.Context, attempt int) error {
-	ceiling := time.Millisecond << min(attempt, 6)
+// conflictPause is how long an append waits after losing a race: a random
+// time up to an exponentially growing cap (2 ms, 4 ms, ... 64 ms), so that
+// appenders that collided spread out; against 50 racing appends this sends
+// about a third fewer transactions than retrying at once. The cap stays
+// small because the retry is only as good as the summary the failure
+// returned, which ages while waiting.
+func conflictPause(attempt int) time.Duration {
+	return time.Millisecond << min(attempt, 6)
+}
+
+// unprocessedPause is how long Delete waits before sending unprocessed
+// keys again: DynamoDB leaves them when the table is throttling, so the
+// wait grows (100 ms, 200 ms, ... 1 s), as AWS advises for BatchWriteItem.
+func unprocessedPause(round int) time.Duration {
+	return min(50*time.Millisecond<<min(round, 5), time.Second)
+}
+
+// sleepUpTo sleeps a random time below ceiling, or until ctx is done.
+func sleepUpTo(ctx context.Context, ceiling time.Duration) error {
 	timer := time.NewTimer(rand.N(ceiling) + time.Millisecond)
 	defer timer.Stop()
 	select {
@@ -687,7 +699,7 @@ func (s *Store) batchDelete(ctx context.Context, key convKey, keys []map[string]
 					Err:     fmt.Errorf("table %s key %s: %d items unprocessed after %d rounds", s.table, key, len(reqs), round),
 				}
 			}
-			if err := pause(ctx, round+2); err != nil {
+			if err := sleepUpTo(ctx, unprocessedPause(round)); err != nil {
 				return s.fail(ctx, "Delete", key, err)
 			}
 		}
