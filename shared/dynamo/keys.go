@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -114,11 +113,6 @@ func (k convKey) pk() string     { return userPartition(k.user) + "#CONV#" + esc
 func (k convKey) String() string { return k.pk() }
 
 func turnSK(seq int) string { return fmt.Sprintf("%s%010d", turnPrefix, seq) }
-
-func seqOfSK(sk string) (int, bool) {
-	n, err := strconv.Atoi(strings.TrimPrefix(sk, turnPrefix))
-	return n, err == nil && strings.HasPrefix(sk, turnPrefix)
-}
 
 // listSK orders a user's summaries by last update; the escaped id makes it
 // unique, so the order of conversations updated in the same nanosecond is
