@@ -360,16 +360,16 @@ func (s *Store) afterCancel(ctx context.Context, key convKey, seq int, err error
 		}
 		return ""
 	}
-	for i := range reasons {
-		if c := code(i); c == "ThrottlingError" || c == "ProvisionedThroughputExceeded" {
-			return 0, s.fail(ctx, "Append", key, err)
-		}
-	}
 	switch {
+	case isThrottledCancel(err):
+		return 0, s.fail(ctx, "Append", key, err)
 	case code(1) == "ConditionalCheckFailed":
 		// The summary is not at seq-1: another turn took this seq, or the
 		// conversation is new or expired. The reason carries the summary as
-		// it is now, so no read is needed to know the next seq.
+		// it is now (ALL_OLD), so no read is needed to know the next seq.
+		// DynamoDB leaves Item out only when there is no summary; then a
+		// read costs little, and it keeps servers that never send Item
+		// (some emulators) correct.
 		var item map[string]types.AttributeValue
 		if len(reasons) > 1 {
 			item = reasons[1].Item
@@ -381,7 +381,11 @@ func (s *Store) afterCancel(ctx context.Context, key convKey, seq int, err error
 			}
 			item = got.Item
 		}
-		return s.nextSeq(item)
+		next, err := s.nextSeq(item)
+		if err != nil {
+			return 0, s.fail(ctx, "Append", key, err)
+		}
+		return next, nil
 	case code(0) == "TransactionConflict" || code(1) == "TransactionConflict":
 		// Another transaction was writing the same items at that moment; the
 		// next attempt sees its result.

@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/chat/chattest"
@@ -388,5 +391,45 @@ func TestExpiry(t *testing.T) {
 	list, _, err = f.store.List(ctx, "u", 1, "")
 	if err != nil || list[0].ID != "old" || list[0].Title != "new start" || list[0].Turns != 2 {
 		t.Fatalf("summary of the reused id: %+v, %v", list, err)
+	}
+}
+
+// Without the summary in the cancellation (DynamoDB leaves it out when
+// there is no summary; some emulators always do), Append reads it.
+func TestAppendReadsSummaryWhenCancellationLacksIt(t *testing.T) {
+	t.Parallel()
+	stripItems := func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("stripCancellationItems",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				var c *types.TransactionCanceledException
+				if errors.As(err, &c) {
+					for i := range c.CancellationReasons {
+						c.CancellationReasons[i].Item = nil
+					}
+				}
+				return out, md, err
+			}), middleware.After)
+	}
+	f := newFixture(t, dynamo.Options{}, stripItems)
+	tr := turn("u", "c", "guessed too high")
+	tr.Seq = 5
+	if got := mustAppend(t, f.store, tr); got.Seq != 1 {
+		t.Fatalf("seq %d, want 1", got.Seq)
+	}
+	if n := f.ops.get("GetItem"); n != 1 {
+		t.Fatalf("%d GetItem, want 1", n)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if _, err := f.store.Append(ctx, turn("u", "c", fmt.Sprint(i))); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := f.store.Turns(ctx, "u", "c"); err != nil || len(got) != 11 || got[10].Seq != 11 {
+		t.Fatalf("Turns: %d, %v; want 11 with seqs 1..11", len(got), err)
 	}
 }
