@@ -14,8 +14,11 @@ state=${1:?usage: $0 STATE_DIR}
 command -v node >/dev/null || die "node is not on the PATH; install Node.js 20 or newer to run dynalite"
 command -v npm >/dev/null || die "npm is not on the PATH; install it with Node.js to run dynalite"
 
-if [ ! -e node_modules/dynalite/package.json ]; then
-  echo "installing dynalite from package-lock.json (npm ci)"
+# Install when dynalite is missing or is not the version package-lock.json pins.
+want=$(node -p "require('./package-lock.json').packages['node_modules/dynalite'].version")
+have=$(node -p "try { require('./node_modules/dynalite/package.json').version } catch { '' }")
+if [ "$have" != "$want" ]; then
+  echo "installing dynalite $want from package-lock.json (npm ci)"
   npm ci --no-audit --no-fund >"$state/npm-ci.log" 2>&1 || {
     cat "$state/npm-ci.log" >&2
     die "npm ci failed; dynalite could not be installed"
