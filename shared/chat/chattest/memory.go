@@ -183,6 +183,70 @@ func TestMemory(t *testing.T, newMemory NewMemory) {
 		}
 	})
 
+	t.Run("SeqGuessIsAHint", func(t *testing.T) {
+		m := newMemory(t)
+		// Unknown, right, stale, too high, stale: seqs stay consecutive.
+		for i, guess := range []int{0, 2, 1, 9, 2} {
+			tr := turn("g", "c", fmt.Sprintf("q%d", i))
+			tr.Seq = guess
+			got, err := m.Append(ctx, tr)
+			if err != nil {
+				t.Fatalf("Append %d with guess %d: %v", i, guess, err)
+			}
+			if got.Seq != i+1 {
+				t.Fatalf("Append %d with guess %d: got seq %d, want %d", i, guess, got.Seq, i+1)
+			}
+		}
+	})
+
+	t.Run("SeparatorsInIDs", func(t *testing.T) {
+		m := newMemory(t)
+		// Pairs that would share a key if ids were joined with a separator
+		// such as '#' without escaping it. Every user id is distinct.
+		pairs := [][2][2]string{
+			{{"alice", "x#CONV#y"}, {"alice#CONV#x", "y"}},
+			{{"b#1", "c"}, {"b%231", "c"}},
+			{{"d", "e#f"}, {"d#e", "f"}},
+			{{"USER#g", "c"}, {"g", "c"}},
+		}
+		for _, p := range pairs {
+			mine, theirs := p[0], p[1]
+			if _, err := m.Append(ctx, turn(mine[0], mine[1], "mine")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := m.History(ctx, theirs[0], theirs[1], 10); chat.ErrorCode(err) != chat.CodeNotFound {
+				t.Fatalf("%q/%q reads %q/%q: %v; want not_found", theirs[0], theirs[1], mine[0], mine[1], err)
+			}
+			if list, _, err := m.List(ctx, theirs[0], 10, ""); err != nil || len(list) != 0 {
+				t.Fatalf("%q lists %+v, %v; want nothing", theirs[0], list, err)
+			}
+		}
+	})
+
+	t.Run("DeleteThenReuseID", func(t *testing.T) {
+		m := newMemory(t)
+		for _, q := range []string{"old 1", "old 2"} {
+			if _, err := m.Append(ctx, turn("r", "c", q)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := m.Delete(ctx, "r", "c"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Append(ctx, turn("r", "c", "new"))
+		if err != nil || got.Seq != 1 {
+			t.Fatalf("first Append after Delete: seq %d, %v; want 1", got.Seq, err)
+		}
+		h, err := m.History(ctx, "r", "c", 10)
+		if err != nil || len(h) != 1 || h[0].Question != "new" {
+			t.Fatalf("History after reuse: %v, %v; want only the new turn", questions(h), err)
+		}
+		list, _, err := m.List(ctx, "r", 10, "")
+		if err != nil || len(list) != 1 || list[0].Title != "new" || list[0].Turns != 1 {
+			t.Fatalf("summary after reuse: %+v, %v; want title \"new\" and 1 turn", list, err)
+		}
+	})
+
 	t.Run("Delete", func(t *testing.T) {
 		m := newMemory(t)
 		for i := range 3 {
