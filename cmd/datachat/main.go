@@ -3,6 +3,7 @@
 //
 //	datachat serve          serve the API on 127.0.0.1:$PORT (default 3000)
 //	datachat token -user U  print a bearer token for user U
+//	datachat table          create the conversations table on a local DynamoDB endpoint
 //
 // Run `datachat help` for the details of each.
 package main
@@ -36,6 +37,7 @@ const usage = `datachat: a data-analysis chat agent, run locally.
 Usage:
   datachat serve [-addr host] [-user name]   serve the API (default command)
   datachat token [-user name] [-ttl 24h]     print a bearer token for a user
+  datachat table                             create TABLE_NAME on AWS_ENDPOINT_URL_DYNAMODB
   datachat help                              show this text
 
 Configuration comes from the environment; see README.md. With nothing set,
@@ -53,6 +55,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return token(args, getenv, stdout, stderr)
+	case "table":
+		return table(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

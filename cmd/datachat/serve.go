@@ -39,7 +39,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	a, err := app.New(cfg, app.Deps{Auth: verifier, Logger: logger})
+	a, err := app.New(ctx, cfg, app.Deps{Auth: verifier, Logger: logger})
 	if err != nil {
 		return err
 	}

@@ -38,18 +38,18 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
+	defer cancel()
 	if cfg.OpenAI.KeySecretARN != "" && cfg.OpenAI.APIKey == "" {
 		// Read once per instance, at init, and kept in memory: every warm
 		// invocation reuses it and Secrets Manager sees one call per cold start.
-		ctx, cancel := context.WithTimeout(context.Background(), secretTimeout)
-		defer cancel()
 		if cfg.OpenAI.APIKey, err = fetch(ctx, cfg.OpenAI.KeySecretARN); err != nil {
 			return nil, fmt.Errorf("read the OpenAI key: %w", err)
 		}
 	}
 	// JSON lines, which CloudWatch Logs Insights queries field by field.
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	a, err := app.New(cfg, app.Deps{Auth: claimsAuth{}, Logger: logger})
+	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +62,9 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 // secretFetcher reads a secret's value by ARN.
 type secretFetcher func(ctx context.Context, arn string) (string, error)
 
-// secretTimeout bounds the read of the key at init.
-const secretTimeout = 5 * time.Second
+// initTimeout bounds the work at init (reading secrets, AWS configuration):
+// Lambda gives init 10 s.
+const initTimeout = 8 * time.Second
 
 // fetchSecret reads the secret with the SDK's standard configuration
 // (region, credentials and endpoint from the Lambda environment).

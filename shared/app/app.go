@@ -4,15 +4,19 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/google/uuid"
 
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/embedded"
 	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/offline"
@@ -45,8 +49,9 @@ type App struct {
 	Embedded []string
 }
 
-// New builds the service.
-func New(cfg config.Config, deps Deps) (*App, error) {
+// New builds the service. ctx bounds what it does at start (loading the
+// AWS configuration); the App outlives it.
+func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	if deps.Logger == nil {
 		return nil, fmt.Errorf("app.New: a logger is required")
 	}
@@ -81,7 +86,19 @@ func New(cfg config.Config, deps Deps) (*App, error) {
 		deps.Model = offline.New()
 		a.Embedded = append(a.Embedded, "model (offline planner; set OPENAI_API_KEY)")
 	}
-	if deps.Memory == nil {
+	switch {
+	case deps.Memory != nil:
+	case cfg.TableName != "":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("app.New: load AWS configuration: %w", err)
+		}
+		store, err := dynamo.New(dynamodb.NewFromConfig(awsCfg), dynamo.Options{Table: cfg.TableName, TTL: cfg.ConversationTTL, Now: deps.Now})
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		deps.Memory = store
+	default:
 		deps.Memory = embedded.NewMemory(deps.Now)
 		a.Embedded = append(a.Embedded, "memory (in-process, lost on exit; set TABLE_NAME)")
 	}

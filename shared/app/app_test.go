@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -38,7 +39,7 @@ func newApp(t testing.TB, deps app.Deps, env map[string]string) *httptest.Server
 	}
 	deps.Auth = v
 	deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := app.New(cfg, deps)
+	a, err := app.New(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +391,7 @@ func TestUsageLimitEndToEnd(t *testing.T) {
 func ExampleNew() {
 	cfg, _ := config.FromEnv(func(string) string { return "" })
 	v, _ := auth.NewHS256([]byte(secret), nil)
-	a, _ := app.New(cfg, app.Deps{Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	a, _ := app.New(context.Background(), cfg, app.Deps{Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	tok, _ := auth.Issue([]byte(secret), "alice", time.Hour, time.Now())
 
 	req := httptest.NewRequest("POST", "/chat", strings.NewReader(`{"message": "What was the average closing price of the S&P 500 in 2008?"}`))

@@ -30,7 +30,7 @@ func (instantModel) Complete(context.Context, chat.ModelRequest) (chat.ModelResp
 func benchTurn(b *testing.B, model chat.Model, question string) {
 	cfg, _ := config.FromEnv(func(string) string { return "" })
 	v, _ := auth.NewHS256([]byte(secret), nil)
-	a, err := app.New(cfg, app.Deps{Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Model: model})
+	a, err := app.New(context.Background(), cfg, app.Deps{Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Model: model})
 	if err != nil {
 		b.Fatal(err)
 	}

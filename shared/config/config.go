@@ -29,6 +29,14 @@ type Config struct {
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
 
 	OpenAI OpenAI
+
+	// TableName (TABLE_NAME) selects DynamoDB for conversation memory; the
+	// endpoint, region and credentials come from the AWS SDK's standard
+	// configuration (AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, ...).
+	TableName string
+	// ConversationTTL (CONVERSATION_TTL, default 168h) is how long a
+	// conversation is kept after its last turn.
+	ConversationTTL time.Duration
 }
 
 // OpenAI selects the hosted model. With neither a key nor a secret ARN the
@@ -66,6 +74,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxMessageChars: p.int("MAX_MESSAGE_CHARS", httpapi.DefaultMaxMessageChars, 1, 1_000_000),
 		HistoryTurns:    p.int("HISTORY_TURNS", httpapi.DefaultHistoryTurns, 0, 1000),
 		LogLevel:        p.level("LOG_LEVEL"),
+		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
+		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),
 		OpenAI: OpenAI{
 			APIKey:          strings.TrimSpace(getenv("OPENAI_API_KEY")),
 			KeySecretARN:    strings.TrimSpace(getenv("OPENAI_API_KEY_SECRET_ARN")),

@@ -7,10 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/awslabs/goformation/v7"
-	cfn "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 
 	"github.com/datachat/datachat/shared/dynamo"
+	"github.com/datachat/datachat/shared/samtemplate"
 )
 
 // The table in template.yaml is the table the code expects: same
@@ -18,19 +17,21 @@ import (
 // settings CreateTable leaves out.
 func TestTemplateMatchesCode(t *testing.T) {
 	t.Parallel()
-	tmpl, err := goformation.Open("../../template.yaml")
+	tmpl, err := samtemplate.Open("../../template.yaml")
 	if err != nil {
 		t.Fatalf("parse template.yaml: %v", err)
 	}
-	tbl, err := tmpl.GetDynamoDBTableWithName("ConversationsTable")
-	if err != nil {
-		t.Fatalf("template.yaml: %v", err)
+	res, ok := tmpl.Resources["ConversationsTable"]
+	if !ok || res.Type != "AWS::DynamoDB::Table" {
+		t.Fatalf("template.yaml has no AWS::DynamoDB::Table named ConversationsTable")
 	}
+	tbl := res.Properties
 	want := dynamo.TableDefinition("ignored")
 
 	var gotAttrs, wantAttrs []string
-	for _, a := range tbl.AttributeDefinitions {
-		gotAttrs = append(gotAttrs, a.AttributeName+":"+a.AttributeType)
+	for _, a := range samtemplate.List(tbl["AttributeDefinitions"]) {
+		m := samtemplate.Map(a)
+		gotAttrs = append(gotAttrs, fmt.Sprint(m["AttributeName"], ":", m["AttributeType"]))
 	}
 	for _, a := range want.AttributeDefinitions {
 		wantAttrs = append(wantAttrs, aws.ToString(a.AttributeName)+":"+string(a.AttributeType))
@@ -41,17 +42,14 @@ func TestTemplateMatchesCode(t *testing.T) {
 		t.Errorf("AttributeDefinitions: template %v, code %v", gotAttrs, wantAttrs)
 	}
 
-	if got, want := cfnKeys(tbl.KeySchema), sdkKeys(want.KeySchema); got != want {
+	if got, want := templateKeys(tbl["KeySchema"]), sdkKeys(want.KeySchema); got != want {
 		t.Errorf("KeySchema: template %s, code %s", got, want)
 	}
 
 	var gotIdx, wantIdx []string
-	for _, g := range tbl.GlobalSecondaryIndexes {
-		proj := ""
-		if g.Projection != nil {
-			proj = aws.ToString(g.Projection.ProjectionType)
-		}
-		gotIdx = append(gotIdx, fmt.Sprintf("%s %s %s", g.IndexName, cfnKeys(g.KeySchema), proj))
+	for _, g := range samtemplate.List(tbl["GlobalSecondaryIndexes"]) {
+		m := samtemplate.Map(g)
+		gotIdx = append(gotIdx, fmt.Sprintf("%v %s %v", m["IndexName"], templateKeys(m["KeySchema"]), samtemplate.Path(m, "Projection", "ProjectionType")))
 	}
 	for _, g := range want.GlobalSecondaryIndexes {
 		wantIdx = append(wantIdx, fmt.Sprintf("%s %s %s", aws.ToString(g.IndexName), sdkKeys(g.KeySchema), g.Projection.ProjectionType))
@@ -60,31 +58,29 @@ func TestTemplateMatchesCode(t *testing.T) {
 		t.Errorf("GlobalSecondaryIndexes: template %q, code %q", gotIdx, wantIdx)
 	}
 
-	if ttl := tbl.TimeToLiveSpecification; ttl == nil || !ttl.Enabled || aws.ToString(ttl.AttributeName) != dynamo.TTLAttribute {
-		got := "none"
-		if ttl != nil {
-			got = fmt.Sprintf("enabled=%v on %q", ttl.Enabled, aws.ToString(ttl.AttributeName))
-		}
-		t.Errorf("TimeToLiveSpecification: template %s, want enabled on %q", got, dynamo.TTLAttribute)
+	ttl := samtemplate.Map(tbl["TimeToLiveSpecification"])
+	if ttl["Enabled"] != true || ttl["AttributeName"] != dynamo.TTLAttribute {
+		t.Errorf("TimeToLiveSpecification: template %v, want enabled on %q", ttl, dynamo.TTLAttribute)
 	}
-	if got := aws.ToString(tbl.BillingMode); got != string(want.BillingMode) {
-		t.Errorf("BillingMode: template %q, code %q", got, want.BillingMode)
+	if got := tbl["BillingMode"]; got != string(want.BillingMode) {
+		t.Errorf("BillingMode: template %v, code %q", got, want.BillingMode)
 	}
-	if p := tbl.PointInTimeRecoverySpecification; p == nil || !aws.ToBool(p.PointInTimeRecoveryEnabled) {
-		t.Errorf("PointInTimeRecoverySpecification: %+v, want enabled", p)
+	if samtemplate.Path(tbl, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true {
+		t.Errorf("PointInTimeRecoverySpecification: %v, want enabled", tbl["PointInTimeRecoverySpecification"])
 	}
-	if s := tbl.SSESpecification; s == nil || !s.SSEEnabled {
-		t.Errorf("SSESpecification: %+v, want enabled", s)
+	if samtemplate.Path(tbl, "SSESpecification", "SSEEnabled") != true {
+		t.Errorf("SSESpecification: %v, want enabled", tbl["SSESpecification"])
 	}
-	if tbl.TableName != nil {
-		t.Errorf("TableName is fixed to %q; let CloudFormation name it so that stacks do not collide", *tbl.TableName)
+	if name, ok := tbl["TableName"]; ok {
+		t.Errorf("TableName is fixed to %v; let CloudFormation name it so that stacks do not collide", name)
 	}
 }
 
-func cfnKeys(ks []cfn.Table_KeySchema) string {
+func templateKeys(ks any) string {
 	s := ""
-	for _, k := range ks {
-		s += k.AttributeName + "(" + k.KeyType + ") "
+	for _, k := range samtemplate.List(ks) {
+		m := samtemplate.Map(k)
+		s += fmt.Sprint(m["AttributeName"], "(", m["KeyType"], ") ")
 	}
 	return s
 }

@@ -81,11 +81,25 @@ func New(opts Options) (http.Handler, error) {
 	s := &server{Options: opts}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", s.health)
-	mux.Handle("POST /chat", s.authed(s.chat))
-	mux.Handle("GET /conversations", s.authed(s.listConversations))
-	mux.Handle("GET /conversations/{id}", s.authed(s.getConversation))
-	mux.Handle("DELETE /conversations/{id}", s.authed(s.deleteConversation))
+	handlers := map[string]func(http.ResponseWriter, *http.Request, string){
+		"GET /health":                s.health,
+		"POST /chat":                 s.chat,
+		"GET /conversations":         s.listConversations,
+		"GET /conversations/{id}":    s.getConversation,
+		"DELETE /conversations/{id}": s.deleteConversation,
+	}
+	for _, rt := range Routes() {
+		pattern := rt.Method + " " + rt.Path
+		h, ok := handlers[pattern]
+		if !ok {
+			return nil, fmt.Errorf("httpapi.New: no handler for route %s", pattern)
+		}
+		if rt.Auth {
+			mux.Handle(pattern, s.authed(h))
+		} else {
+			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h(w, r, "") })
+		}
+	}
 	// The patterns without a method catch the other methods, so a wrong
 	// method gets a JSON 405 naming the allowed ones rather than the
 	// mux's plain-text reply; "/" catches unknown paths.
@@ -99,6 +113,24 @@ func New(opts Options) (http.Handler, error) {
 	return s.recoverer(s.logRequests(mux)), nil
 }
 
+// Route is one route the handler serves.
+type Route struct {
+	Method, Path string
+	Auth         bool // needs an authenticated user
+}
+
+// Routes lists every route, so the deployment (template.yaml) can be
+// checked against what the handler serves.
+func Routes() []Route {
+	return []Route{
+		{"GET", "/health", false},
+		{"POST", "/chat", true},
+		{"GET", "/conversations", true},
+		{"GET", "/conversations/{id}", true},
+		{"DELETE", "/conversations/{id}", true},
+	}
+}
+
 func setDefault[T comparable](v *T, d T) {
 	var zero T
 	if *v == zero {
@@ -106,7 +138,7 @@ func setDefault[T comparable](v *T, d T) {
 	}
 }
 
-func (s *server) health(w http.ResponseWriter, r *http.Request) {
+func (s *server) health(w http.ResponseWriter, _ *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
