@@ -17,7 +17,7 @@ import (
 // adapter only orders the groups and applies the limit, as the embedded
 // warehouse does, so both give the same table.
 func (w *Warehouse) Aggregate(ctx context.Context, a chat.Aggregation) (chat.Table, error) {
-	d, err := w.discover(ctx)
+	d, err := w.discover(ctx, "aggregate", a.Collection)
 	if err != nil {
 		return chat.Table{}, err
 	}

@@ -32,7 +32,7 @@ const bigIntChunk = 250
 var graphQLName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // fillBigInts replaces the null int cells of t with the stored values.
-func (w *Warehouse) fillBigInts(ctx context.Context, collection string, t *chat.Table) error {
+func (w *Warehouse) fillBigInts(ctx context.Context, op, collection string, t *chat.Table) error {
 	var ints []int
 	for i, c := range t.Columns {
 		if c.Type == chat.TypeInt && graphQLName.MatchString(c.Name) {
@@ -55,14 +55,14 @@ func (w *Warehouse) fillBigInts(ctx context.Context, collection string, t *chat.
 		}
 	}
 	for lo := 0; lo < len(rows); lo += bigIntChunk {
-		if err := w.fillBigIntChunk(ctx, collection, t, ints, rows[lo:min(lo+bigIntChunk, len(rows))]); err != nil {
+		if err := w.fillBigIntChunk(ctx, op, collection, t, ints, rows[lo:min(lo+bigIntChunk, len(rows))]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *Warehouse) fillBigIntChunk(ctx context.Context, collection string, t *chat.Table, ints, rows []int) error {
+func (w *Warehouse) fillBigIntChunk(ctx context.Context, op, collection string, t *chat.Table, ints, rows []int) error {
 	var stats strings.Builder
 	for _, i := range ints {
 		fmt.Fprintf(&stats, "%s{count sum} ", t.Columns[i].Name)
@@ -78,7 +78,7 @@ func (w *Warehouse) fillBigIntChunk(ctx context.Context, collection string, t *c
 	q.WriteString("}}")
 
 	var answer map[string][]map[string]propStats
-	err := w.call(ctx, "query", collection, func(ctx context.Context) error {
+	err := w.call(ctx, op, collection, func(ctx context.Context) error {
 		resp, err := w.client.GraphQL().Raw().WithQuery(q.String()).Do(ctx)
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ func (w *Warehouse) fillBigIntChunk(ctx context.Context, collection string, t *c
 	for k, r := range rows {
 		res := answer[fmt.Sprintf("r%d", k)]
 		if len(res) != 1 {
-			return w.translate(ctx, ctx, "query", collection, fmt.Errorf("int values of %s: %d results", t.Sources[r].ID, len(res)))
+			return w.translate(ctx, ctx, op, collection, fmt.Errorf("int values of %s: %d results", t.Sources[r].ID, len(res)))
 		}
 		for _, i := range ints {
 			if t.Rows[r][i] != nil {
@@ -110,7 +110,7 @@ func (w *Warehouse) fillBigIntChunk(ctx context.Context, collection string, t *c
 			}
 			v, err := toInt(*s.Sum)
 			if err != nil {
-				return w.translate(ctx, ctx, "query", collection, err)
+				return w.translate(ctx, ctx, op, collection, err)
 			}
 			t.Rows[r][i] = v
 		}

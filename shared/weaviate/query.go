@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/filters"
@@ -16,7 +17,7 @@ import (
 
 // Query implements chat.Warehouse.
 func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error) {
-	d, err := w.discover(ctx)
+	d, err := w.discover(ctx, "query", q.Collection)
 	if err != nil {
 		return chat.Table{}, err
 	}
@@ -58,7 +59,7 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	if err != nil {
 		return chat.Table{}, w.translate(ctx, ctx, "query", c.Name, err)
 	}
-	if err := w.fillBigInts(ctx, c.Name, &t); err != nil {
+	if err := w.fillBigInts(ctx, "query", c.Name, &t); err != nil {
 		return chat.Table{}, err
 	}
 	t.TotalRows = len(t.Rows)
@@ -73,7 +74,51 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		t.TotalRows = max(t.TotalRows, len(t.Rows))
 	}
 	t.Truncated = len(t.Rows) < t.TotalRows
+	if !t.Truncated {
+		sortRows(&t, q.Sort)
+	}
 	return t, nil
+}
+
+// sortRows re-sorts a complete result the way the embedded warehouse
+// does. Weaviate orders text case-insensitively ("ab" before "AB"), the
+// embedded warehouse bytewise; when every match is in the table the order
+// can be made the same. A truncated table keeps Weaviate's order, since
+// which rows made the cut was decided by it.
+func sortRows(t *chat.Table, sorts []chat.Sort) {
+	keys := make([]int, len(sorts))
+	text := false
+	for i, s := range sorts {
+		keys[i] = t.ColumnIndex(s.Field)
+		if keys[i] < 0 {
+			return // sorted by a field that is not selected: nothing to compare
+		}
+		text = text || t.Columns[keys[i]].Type == chat.TypeText
+	}
+	if !text {
+		return
+	}
+	idx := make([]int, len(t.Rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		for i, s := range sorts {
+			c := compareCells(t.Rows[a][keys[i]], t.Rows[b][keys[i]])
+			if s.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	rows, sources := make([][]any, len(idx)), make([]chat.Source, len(idx))
+	for i, j := range idx {
+		rows[i], sources[i] = t.Rows[j], t.Sources[j]
+	}
+	t.Rows, t.Sources = rows, sources
 }
 
 // columns lists the selected fields of c as table columns, all of them

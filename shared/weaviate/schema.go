@@ -36,7 +36,7 @@ type propInfo struct {
 // Schema implements chat.Warehouse. The result is discovered from Weaviate
 // and reused for Options.SchemaTTL.
 func (w *Warehouse) Schema(ctx context.Context) (chat.Schema, error) {
-	d, err := w.discover(ctx)
+	d, err := w.discover(ctx, "schema", "")
 	if err != nil {
 		return chat.Schema{}, err
 	}
@@ -49,16 +49,23 @@ func (w *Warehouse) Schema(ctx context.Context) (chat.Schema, error) {
 	return out, nil
 }
 
-// discover returns the cached schema or fetches it.
-func (w *Warehouse) discover(ctx context.Context) (*discovered, error) {
+// discover returns the cached schema or fetches it. op and collection
+// name the call that needs it, so a failure reads "the query on Stocks"
+// rather than naming an internal step.
+func (w *Warehouse) discover(ctx context.Context, op, collection string) (*discovered, error) {
 	if d := w.cache.get(); d != nil {
 		return d, nil
 	}
+	if !graphQLName.MatchString(collection) {
+		collection = "" // not a name Weaviate could hold; not worth echoing
+	}
 	var dump *schema.Dump
-	err := w.call(ctx, "schema", "", func(ctx context.Context) error {
+	err := w.call(ctx, op, collection, func(ctx context.Context) error {
 		var err error
-		dump, err = w.client.Schema().Getter().Do(ctx)
-		return err
+		if dump, err = w.client.Schema().Getter().Do(ctx); err != nil {
+			return fmt.Errorf("read schema: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

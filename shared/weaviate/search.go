@@ -68,7 +68,7 @@ type Searcher interface {
 
 // Search implements Searcher.
 func (w *Warehouse) Search(ctx context.Context, s Search) (chat.Table, error) {
-	d, err := w.discover(ctx)
+	d, err := w.discover(ctx, "search", s.Collection)
 	if err != nil {
 		return chat.Table{}, err
 	}
@@ -146,7 +146,7 @@ func (w *Warehouse) Search(ctx context.Context, s Search) (chat.Table, error) {
 	if err != nil {
 		return chat.Table{}, w.translate(ctx, ctx, "search", c.Name, err)
 	}
-	if err := w.fillBigInts(ctx, c.Name, &t); err != nil {
+	if err := w.fillBigInts(ctx, "search", c.Name, &t); err != nil {
 		return chat.Table{}, err
 	}
 	t.Columns = append(t.Columns, chat.Column{Name: scoreCol, Type: chat.TypeNumber})

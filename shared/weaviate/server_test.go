@@ -107,14 +107,22 @@ func rest(t testing.TB, method, path string, body any) []byte {
 	return out
 }
 
+// uniqueName returns a collection name no other test uses and deletes
+// that collection, if it exists, when the test ends.
+func uniqueName(t testing.TB, prefix string) string {
+	t.Helper()
+	name := fmt.Sprintf("%s%d", prefix, time.Now().UnixNano())
+	t.Cleanup(func() { rest(t, http.MethodDelete, "/v1/schema/"+name, nil) })
+	return name
+}
+
 // createCollection creates a collection with a unique name from a class
 // definition and deletes it when the test ends.
 func createCollection(t testing.TB, prefix string, class map[string]any, objects []map[string]any) string {
 	t.Helper()
-	name := fmt.Sprintf("%s%d", prefix, time.Now().UnixNano())
+	name := uniqueName(t, prefix)
 	class["class"] = name
 	rest(t, http.MethodPost, "/v1/schema", class)
-	t.Cleanup(func() { rest(t, http.MethodDelete, "/v1/schema/"+name, nil) })
 	if len(objects) > 0 {
 		for _, o := range objects {
 			o["class"] = name

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	wv "github.com/weaviate/weaviate-go-client/v4/weaviate"
@@ -58,7 +59,8 @@ type Options struct {
 	// MaxGroups bounds the groups of one aggregation. Default DefaultMaxGroups.
 	MaxGroups int
 	// HTTPClient, when set, carries every request (a custom transport, a
-	// proxy). Its own timeout, if any, applies on top of Timeout.
+	// proxy); it is copied, not modified. Its own timeout, if any, applies
+	// on top of Timeout.
 	HTTPClient *http.Client
 	// Now is the clock of the schema cache. Default time.Now.
 	Now func() time.Time
@@ -125,12 +127,17 @@ func New(opts Options) (*Warehouse, error) {
 		w.cache.now = time.Now
 	}
 
-	hc := opts.HTTPClient
-	if hc == nil {
-		// The client timeout also bounds what the SDK sends with a
-		// background context (its server version lookup).
-		hc = &http.Client{Timeout: w.timeout}
+	hc := &http.Client{Timeout: w.timeout}
+	if opts.HTTPClient != nil {
+		c := *opts.HTTPClient // a copy: the caller's client stays as it was
+		hc = &c
 	}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	gate := &constructionGate{next: next}
+	hc.Transport = gate
 	headers := map[string]string{}
 	if opts.APIKey != "" {
 		// auth.ApiKey only yields a header; it is set here rather than via
@@ -151,7 +158,26 @@ func New(opts Options) (*Warehouse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("weaviate.New: %w", err)
 	}
+	gate.open.Store(true)
 	return w, nil
+}
+
+// constructionGate refuses requests until the client is built. The SDK's
+// constructor asks the server for its version with a background context
+// (a request a slow Weaviate could hold for the whole client timeout, on
+// every cold start). Only SDK parts this package does not use need that
+// version, and they ask again when it is missing, so the request is failed
+// at once instead and New stays free of network calls.
+type constructionGate struct {
+	open atomic.Bool
+	next http.RoundTripper
+}
+
+func (g *constructionGate) RoundTrip(r *http.Request) (*http.Response, error) {
+	if !g.open.Load() {
+		return nil, errors.New("weaviate: no requests while the client is being built")
+	}
+	return g.next.RoundTrip(r)
 }
 
 // RowCap reports the row cap tables are bounded by.
@@ -180,7 +206,7 @@ func (w *Warehouse) translate(ctx, cctx context.Context, op, collection string, 
 	if collection != "" {
 		where = op + " on " + collection
 	}
-	fullOp := "weaviate." + strings.ReplaceAll(op, " ", "")
+	fullOp := "weaviate." + op
 	// fault.WeaviateClientError does not unwrap, so the contexts, not the
 	// error chain, tell a timeout apart from other failures.
 	switch {
