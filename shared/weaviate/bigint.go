@@ -3,9 +3,11 @@ package weaviate
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/filters"
@@ -23,8 +25,12 @@ import (
 // int cell pay for it, and a count of 0 tells a real null from an overflow.
 // Moving queries to the gRPC API removes the need for this.
 
-// bigIntChunk bounds the sub-queries of one request.
-const bigIntChunk = 250
+// bigIntChunk bounds the sub-queries of one request, bigIntParallel the
+// requests in flight at once.
+const (
+	bigIntChunk    = 64
+	bigIntParallel = 4
+)
 
 // graphQLName matches the names Weaviate allows for collections and
 // properties, which are also valid GraphQL names; anything else is never
@@ -54,12 +60,26 @@ func (w *Warehouse) fillBigInts(ctx context.Context, op, collection string, t *c
 			}
 		}
 	}
-	for lo := 0; lo < len(rows); lo += bigIntChunk {
-		if err := w.fillBigIntChunk(ctx, op, collection, t, ints, rows[lo:min(lo+bigIntChunk, len(rows))]); err != nil {
-			return err
-		}
+	// Chunks run side by side: Weaviate resolves the sub-queries of one
+	// request one after another, so a few smaller requests finish sooner.
+	// Each chunk writes only its own rows.
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, bigIntParallel)
+		errs = make([]error, (len(rows)+bigIntChunk-1)/bigIntChunk)
+	)
+	for k := range errs {
+		lo := k * bigIntChunk
+		chunk := rows[lo:min(lo+bigIntChunk, len(rows))]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[k] = w.fillBigIntChunk(ctx, op, collection, t, ints, chunk)
+		}()
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 func (w *Warehouse) fillBigIntChunk(ctx context.Context, op, collection string, t *chat.Table, ints, rows []int) error {

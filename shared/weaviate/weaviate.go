@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,7 +128,10 @@ func New(opts Options) (*Warehouse, error) {
 		w.cache.now = time.Now
 	}
 
-	hc := &http.Client{Timeout: w.timeout}
+	// The per-call context is what bounds a call; the client timeout, set
+	// longer so it never wins that race, bounds what the SDK sends with a
+	// background context.
+	hc := &http.Client{Timeout: 2 * w.timeout}
 	if opts.HTTPClient != nil {
 		c := *opts.HTTPClient // a copy: the caller's client stays as it was
 		hc = &c
@@ -212,7 +216,7 @@ func (w *Warehouse) translate(ctx, cctx context.Context, op, collection string, 
 	switch {
 	case ctx.Err() != nil:
 		return chat.Wrap(err, chat.CodeDeadline, fullOp, fmt.Sprintf("the %s ran out of time", where))
-	case cctx.Err() != nil:
+	case cctx.Err() != nil || isTimeout(err):
 		return chat.Wrap(err, chat.CodeUnavailable, fullOp,
 			fmt.Sprintf("Weaviate did not answer the %s within %s; try again or ask for less", where, w.timeout))
 	}
@@ -221,6 +225,17 @@ func (w *Warehouse) translate(ctx, cctx context.Context, op, collection string, 
 		return chat.Wrap(err, chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate refused the %s (check the API key)", where))
 	}
 	return chat.Wrap(err, chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate could not run the %s; try again later", where))
+}
+
+// isTimeout reports whether err is a network timeout, looking inside the
+// SDK's error, which keeps its cause in a field rather than the chain.
+func isTimeout(err error) bool {
+	var fe *fault.WeaviateClientError
+	if errors.As(err, &fe) && fe.DerivedFromError != nil {
+		err = fe.DerivedFromError
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // graphQLError reports the errors of a GraphQL answer (which arrives with
