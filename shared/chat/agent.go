@@ -34,7 +34,10 @@ type Limits struct {
 
 // DefaultLimits are the limits of the system this replaces.
 func DefaultLimits() Limits {
-	return Limits{MaxModelRequests: 10, MaxTotalTokens: 20000, HistoryTokens: 6000, RowCap: 500, ChartPoints: 5000}
+	// History is sent again with every request of a turn, so its budget is a
+	// small share of the turn's: a three-request turn late in a long
+	// conversation still fits.
+	return Limits{MaxModelRequests: 10, MaxTotalTokens: 20000, HistoryTokens: 3000, RowCap: 500, ChartPoints: 5000}
 }
 
 // Agent answers questions by letting a Model call tools over a Warehouse.
@@ -45,6 +48,8 @@ type Agent struct {
 	warehouse Warehouse
 	limits    Limits
 	tools     *toolbox
+	// toolTokens estimates the tool declarations sent with every request.
+	toolTokens int
 }
 
 // NewAgent checks the limits and builds the tool declarations once.
@@ -59,7 +64,11 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat.NewAgent: %w", err)
 	}
-	return &Agent{model: model, warehouse: warehouse, limits: limits, tools: tb}, nil
+	n := 0
+	for _, t := range tb.specs {
+		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
+	}
+	return &Agent{model: model, warehouse: warehouse, limits: limits, tools: tb, toolTokens: n}, nil
 }
 
 // Tools returns the declarations the model is given.
@@ -121,7 +130,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 			return finish(FinishUsageLimit, LimitModelRequests, ""), nil
 		}
 		msgs := append(append([]Message(nil), prefix...), turn...)
-		if usage.TotalTokens+EstimateMessages(msgs) > a.limits.MaxTotalTokens {
+		if usage.TotalTokens+EstimateMessages(msgs)+a.toolTokens > a.limits.MaxTotalTokens {
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
 		resp, err := a.model.Complete(ctx, ModelRequest{Messages: msgs, Tools: a.tools.specs})

@@ -141,6 +141,10 @@ func BuildChart(t *Table, spec ChartSpec, maxPoints int) (*Chart, error) {
 
 func channelType(c Column, kind ChartKind, rows [][]any, i int) string {
 	switch {
+	case kind == ChartBar && !(c.Type == TypeNumber):
+		// Bars need discrete positions: dates, months and years as ordinal
+		// categories, in the table's order.
+		return "ordinal"
 	case c.Type == TypeDate:
 		return "temporal"
 	case c.Type == TypeText && len(rows) > 0:
@@ -148,8 +152,6 @@ func channelType(c Column, kind ChartKind, rows [][]any, i int) string {
 			return "temporal"
 		}
 		return "nominal"
-	case c.Type == TypeInt && kind == ChartBar:
-		return "ordinal" // years and other small integers read better as bars in order
 	case c.Type.Numeric():
 		return "quantitative"
 	}

@@ -312,7 +312,7 @@ func jsonString(v any) string {
 // SummaryRows is how many rows of a table the model sees; it sees
 // statistics of the rest, never the full table, so a large result cannot
 // blow the token budget.
-const SummaryRows = 20
+const SummaryRows = 30
 
 // summarize renders a table for the model: its id, shape, first rows, last
 // rows when there are more, and per-column statistics of numeric columns.
@@ -328,6 +328,7 @@ func summarize(id, collection string, t *Table) string {
 	if len(t.Rows) <= SummaryRows {
 		s["rows"] = t.Rows
 	} else {
+		// The ends of a table carry the most: the first rows and the last few.
 		s["first_rows"] = t.Rows[:SummaryRows-5]
 		s["last_rows"] = t.Rows[len(t.Rows)-5:]
 	}

@@ -1,0 +1,38 @@
+# datachat: the developer's commands. `make help` lists them.
+SHELL := bash
+GO    ?= go
+PORT  ?= 3000
+USER  ?= demo
+# SAM's makefile build method sets ARTIFACTS_DIR; locally, bin/.
+ARTIFACTS_DIR ?= bin
+LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
+
+.PHONY: help run token test vet build build-ApiFunction deploy clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
+
+run: ## serve the API on 127.0.0.1:$(PORT) with embedded defaults (no credentials needed)
+	PORT=$(PORT) $(GO) run ./cmd/datachat serve
+
+token: ## print a bearer token for USER (make token USER=alice)
+	@$(GO) run ./cmd/datachat token -user "$(USER)"
+
+test: ## what CI runs: start the test servers, go vet, go test -race
+	./scripts/test.sh
+
+vet: ## go vet only
+	$(GO) vet ./...
+
+build: ## build every Lambda function for arm64 into $(ARTIFACTS_DIR)
+	$(MAKE) build-ApiFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/ApiFunction
+
+# One target per function in template.yaml, as `sam build` expects.
+build-ApiFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+deploy: ## sam build && sam deploy (samconfig.toml holds the settings)
+	sam build && sam deploy
+
+clean: ## remove build output
+	rm -rf bin .aws-sam

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/datachat/datachat/shared/app"
+	"github.com/datachat/datachat/shared/auth"
+	"github.com/datachat/datachat/shared/config"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host := fs.String("addr", "127.0.0.1", "interface to listen on")
+	demoUser := fs.String("user", "demo", "user of the token printed at start")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	secret, generated, err := devSecret(cfg.AuthJWTSecret)
+	if err != nil {
+		return err
+	}
+	verifier, err := auth.NewHS256(secret, nil)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(cfg, app.Deps{Auth: verifier, Logger: logger})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w (set PORT to use another port)", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		// A turn may take TurnTimeout plus the time to store it.
+		WriteTimeout: cfg.TurnTimeout + cfg.SaveReserve + 5*time.Second,
+		IdleTimeout:  2 * time.Minute,
+		ErrorLog:     slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	url := "http://" + ln.Addr().String()
+	tok, err := auth.Issue(secret, *demoUser, 24*time.Hour, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "datachat listening on %s\n", url)
+	for _, e := range a.Embedded {
+		fmt.Fprintf(stdout, "  embedded %s\n", e)
+	}
+	if generated {
+		fmt.Fprintf(stdout, "  AUTH_JWT_SECRET is not set: tokens are signed with the secret in %s\n", devSecretFile)
+	}
+	fmt.Fprintf(stdout, "\nA token for user %q (24 h; `make token USER=alice` for others):\n\n  export TOKEN=%s\n\n", *demoUser, tok)
+	fmt.Fprintf(stdout, "Ask a question:\n\n  curl -s %s/chat -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \\\n    -d '{\"message\": \"What was the average closing price of the S&P 500 in 2008?\"}'\n\n", url)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Let turns in flight finish, up to their own deadline.
+	fmt.Fprintln(stdout, "shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.TurnTimeout+cfg.SaveReserve)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+// Command api is the Lambda function behind API Gateway's HTTP API: the
+// service's handler adapted to payload v2 events. The user comes only from
+// the JWT authorizer's claims (see claimsAuth).
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/datachat/datachat/shared/app"
+	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/secrets"
+)
+
+func main() {
+	handler, err := build(os.Getenv, os.Stderr, fetchSecret)
+	if err != nil {
+		// Lambda reports the init failure; the log says why.
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}
+
+// build is main without the process: everything a test needs to drive the
+// function with real events.
+func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (func(context.Context, eventV2) (responseV2, error), error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	if cfg.OpenAI.KeySecretARN != "" && cfg.OpenAI.APIKey == "" {
+		// Read once per instance, at init, and kept in memory: every warm
+		// invocation reuses it and Secrets Manager sees one call per cold start.
+		ctx, cancel := context.WithTimeout(context.Background(), secretTimeout)
+		defer cancel()
+		if cfg.OpenAI.APIKey, err = fetch(ctx, cfg.OpenAI.KeySecretARN); err != nil {
+			return nil, fmt.Errorf("read the OpenAI key: %w", err)
+		}
+	}
+	// JSON lines, which CloudWatch Logs Insights queries field by field.
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	a, err := app.New(cfg, app.Deps{Auth: claimsAuth{}, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if len(a.Embedded) > 0 {
+		logger.Warn("running on embedded defaults; set the variables named here for a deployed stack", slog.Any("embedded", a.Embedded))
+	}
+	return httpadapter.NewV2(a.Handler).ProxyWithContext, nil
+}
+
+// secretFetcher reads a secret's value by ARN.
+type secretFetcher func(ctx context.Context, arn string) (string, error)
+
+// secretTimeout bounds the read of the key at init.
+const secretTimeout = 5 * time.Second
+
+// fetchSecret reads the secret with the SDK's standard configuration
+// (region, credentials and endpoint from the Lambda environment).
+func fetchSecret(ctx context.Context, arn string) (string, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return "", fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return secrets.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), arn)
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// These tests run the built bootstrap under the AWS Lambda Runtime
+// Interface Emulator, the runtime API `sam local invoke` uses, and post
+// the events of events/ to it: the real Lambda runtime loop, the real
+// event decoding, the real proxy, with no Docker.
+
+// rieBinary returns the emulator installed by scripts/start-rie.sh.
+func rieBinary(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("AWS_LAMBDA_RIE")
+	if p == "" {
+		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
+			t.Fatal("AWS_LAMBDA_RIE is not set; scripts/start-rie.sh should have installed the emulator")
+		}
+		t.Skip("AWS_LAMBDA_RIE is not set; run `make test` to install the Lambda runtime emulator")
+	}
+	return p
+}
+
+// buildBootstrap builds this function as the Makefile does for Lambda,
+// but for the host's architecture so it runs here.
+func buildBootstrap(t testing.TB) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// emulator is one running aws-lambda-rie with a function under it.
+type emulator struct {
+	cmd     *exec.Cmd
+	url     string
+	logs    *lockedBuffer
+	started time.Time
+}
+
+// lockedBuffer collects the emulator's output, which exec copies from
+// another goroutine while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startEmulator runs bootstrap under the emulator with only env set (no
+// AWS resources: the function runs on its embedded defaults).
+func startEmulator(t testing.TB, rie, bootstrap string, env ...string) *emulator {
+	t.Helper()
+	port, apiPort := freePort(t), freePort(t)
+	e := &emulator{logs: &lockedBuffer{}, url: fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)}
+	e.cmd = exec.Command(rie,
+		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
+		bootstrap)
+	e.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "AWS_LAMBDA_FUNCTION_TIMEOUT=29"}, env...)
+	e.cmd.Stdout, e.cmd.Stderr = e.logs, e.logs
+	e.started = time.Now()
+	if err := e.cmd.Start(); err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = e.cmd.Process.Kill()
+		_ = e.cmd.Wait()
+	})
+	return e
+}
+
+// invoke posts an event and decodes the function's response, retrying
+// while the emulator is not listening yet.
+func (e *emulator) invoke(t testing.TB, event []byte) responseV2 {
+	t.Helper()
+	var resp *http.Response
+	var err error
+	for range 400 {
+		resp, err = http.Post(e.url, "application/json", bytes.NewReader(event))
+		if err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("invoke: %v\nlogs:\n%s", err, e.logs)
+	}
+	defer resp.Body.Close()
+	var out responseV2
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("invoke: decode the function's response (HTTP %d): %v\nlogs:\n%s", resp.StatusCode, err, e.logs)
+	}
+	return out
+}
+
+func readEvent(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestUnderTheLambdaRuntimeEmulator(t *testing.T) {
+	rie := rieBinary(t)
+	em := startEmulator(t, rie, buildBootstrap(t))
+	cases := []struct {
+		event  string
+		status int
+		want   string
+	}{
+		{"health.json", 200, `"status":"ok"`},
+		{"chat.json", 200, `2008 was 1,220.04, over 253 trading days.`},
+		{"chat-bad-body.json", 400, `"code":"invalid"`},
+		{"chat-no-claims.json", 401, `"code":"unauthorized"`},
+		{"conversation-other-user.json", 404, `"code":"not_found"`},
+		{"conversations.json", 200, `"conversations":[{`}, // alice's chat above is listed
+	}
+	for _, tc := range cases {
+		resp := em.invoke(t, readEvent(t, tc.event))
+		if resp.StatusCode != tc.status || !strings.Contains(resp.Body, tc.want) {
+			t.Errorf("%s: got %d %s, want %d containing %s", tc.event, resp.StatusCode, resp.Body, tc.status, tc.want)
+		}
+	}
+	if n := strings.Count(em.logs.String(), "running on embedded defaults"); n != 1 {
+		t.Errorf("the embedded-defaults warning was logged %d times, want once:\n%s", n, em.logs)
+	}
+}
+
+// BenchmarkColdStart measures, per iteration, a cold start under the
+// emulator: process start to the first response of GET /health. It
+// reports the median and the function's peak RSS after one chat turn.
+func BenchmarkColdStart(b *testing.B) {
+	rie := rieBinary(b)
+	bootstrap := buildBootstrap(b)
+	if fi, err := os.Stat(bootstrap); err == nil {
+		b.ReportMetric(float64(fi.Size())/(1<<20), "bootstrap-MB")
+	}
+	var inits []time.Duration
+	var peakKB int
+	for b.Loop() {
+		em := startEmulator(b, rie, bootstrap)
+		em.invoke(b, readEvent(b, "health.json"))
+		inits = append(inits, time.Since(em.started))
+		em.invoke(b, readEvent(b, "chat.json"))
+		if kb := functionPeakRSS(em.cmd.Process.Pid); kb > peakKB {
+			peakKB = kb
+		}
+		_ = em.cmd.Process.Kill()
+		_ = em.cmd.Wait()
+	}
+	sort.Slice(inits, func(i, j int) bool { return inits[i] < inits[j] })
+	b.ReportMetric(float64(inits[len(inits)/2].Microseconds())/1000, "init-ms-median")
+	b.ReportMetric(float64(peakKB)/1024, "peak-RSS-MB")
+}
+
+// functionPeakRSS reads VmHWM (peak resident set) of the emulator's
+// children, the bootstrap among them, from /proc; 0 where /proc is missing.
+func functionPeakRSS(riePid int) int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	peak := 0
+	for _, statPath := range dirs {
+		stat, err := os.ReadFile(statPath)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+		rest := string(stat[bytes.LastIndexByte(stat, ')')+1:])
+		f := strings.Fields(rest)
+		if len(f) < 2 || f[1] != strconv.Itoa(riePid) {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join(filepath.Dir(statPath), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmHWM:") {
+				if kb, err := strconv.Atoi(strings.Fields(line)[1]); err == nil && kb > peak {
+					peak = kb
+				}
+			}
+		}
+	}
+	return peak
+}

@@ -1,0 +1,119 @@
+// Package app is the composition root: it builds the service's handler
+// from a Config, choosing each port's adapter. The Lambda functions and
+// the local dev server both call it, so they serve the same thing.
+package app
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/datachat/datachat/shared/chat"
+	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/embedded"
+	"github.com/datachat/datachat/shared/httpapi"
+	"github.com/datachat/datachat/shared/offline"
+	"github.com/datachat/datachat/shared/openai"
+	"github.com/datachat/datachat/shared/sample"
+)
+
+// Deps are what the caller decides rather than the configuration: how
+// users are identified, where logs go and, in tests, replacement ports.
+type Deps struct {
+	Auth   httpapi.Authenticator
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	// Optional overrides; nil means "choose from the configuration".
+	Model     chat.Model
+	Warehouse chat.Warehouse
+	Memory    interface {
+		chat.Memory
+		chat.Conversations
+	}
+}
+
+// App is the built service.
+type App struct {
+	Handler http.Handler
+	Agent   *chat.Agent
+	// Embedded lists the ports running on in-process stand-ins, for the
+	// warning a deployed function logs when it is not configured.
+	Embedded []string
+}
+
+// New builds the service.
+func New(cfg config.Config, deps Deps) (*App, error) {
+	if deps.Logger == nil {
+		return nil, fmt.Errorf("app.New: a logger is required")
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	a := &App{}
+	if deps.Warehouse == nil {
+		w, err := embeddedWarehouse(cfg.Limits.RowCap)
+		if err != nil {
+			return nil, err
+		}
+		deps.Warehouse = w
+		a.Embedded = append(a.Embedded, "warehouse (sample market data; set WEAVIATE_URL)")
+	}
+	switch {
+	case deps.Model != nil:
+	case cfg.OpenAI.APIKey != "":
+		m, err := openai.New(openai.Options{
+			APIKey: cfg.OpenAI.APIKey, BaseURL: cfg.OpenAI.BaseURL, Model: cfg.OpenAI.Model,
+			Temperature: cfg.OpenAI.Temperature, MaxOutputTokens: cfg.OpenAI.MaxOutputTokens, Logger: deps.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		deps.Model = m
+	case cfg.OpenAI.KeySecretARN != "":
+		// The caller resolves the secret into APIKey before New (see
+		// functions/api); reaching here means it did not.
+		return nil, fmt.Errorf("app.New: OPENAI_API_KEY_SECRET_ARN is set but the key was not read from it")
+	default:
+		deps.Model = offline.New()
+		a.Embedded = append(a.Embedded, "model (offline planner; set OPENAI_API_KEY)")
+	}
+	if deps.Memory == nil {
+		deps.Memory = embedded.NewMemory(deps.Now)
+		a.Embedded = append(a.Embedded, "memory (in-process, lost on exit; set TABLE_NAME)")
+	}
+	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
+	h, err := httpapi.New(httpapi.Options{
+		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
+		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
+		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
+	a.Handler, a.Agent = h, agent
+	return a, nil
+}
+
+func embeddedWarehouse(rowCap int) (*embedded.Warehouse, error) {
+	ds, err := sample.Load()
+	if err != nil {
+		return nil, fmt.Errorf("app: load sample data: %w", err)
+	}
+	sets := make([]embedded.Dataset, len(ds))
+	for i, d := range ds {
+		sets[i] = embedded.Dataset{Collection: d.Collection, Rows: d.Rows, IDs: d.IDs}
+	}
+	w, err := embedded.NewWarehouse(sets, rowCap)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return w, nil
+}

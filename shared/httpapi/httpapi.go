@@ -1,0 +1,217 @@
+// Package httpapi is the one http.Handler of the service: routes, JSON
+// encoding, authentication middleware and the mapping of error codes to
+// HTTP statuses. The local dev server serves it with net/http and the
+// Lambda function through the API Gateway proxy adapter, so both behave
+// the same.
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/datachat/datachat/shared/chat"
+)
+
+// Answerer runs one chat turn. *chat.Agent implements it.
+type Answerer interface {
+	Run(ctx context.Context, history []chat.Turn, question string) (chat.Result, error)
+}
+
+// Authenticator returns the user id of a request, or a CodeUnauthorized
+// error. Locally it verifies a JWT; in Lambda it reads the claims that API
+// Gateway's authorizer verified.
+type Authenticator interface {
+	Authenticate(r *http.Request) (string, error)
+}
+
+// Options configure the handler. Every field but the limits is required.
+type Options struct {
+	Agent         Answerer
+	Memory        chat.Memory
+	Conversations chat.Conversations
+	Auth          Authenticator
+	Logger        *slog.Logger
+	NewID         func() string    // conversation ids
+	Now           func() time.Time // the clock; time.Now when nil
+
+	TurnTimeout     time.Duration // a turn's deadline when the request has none sooner (default 25 s)
+	SaveReserve     time.Duration // time kept back from the turn for storing it (default 2 s)
+	MaxBodyBytes    int64         // default 32 KiB
+	MaxMessageChars int           // default 8,000
+	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20)
+	MaxListLimit    int           // largest page of GET /conversations (default 100)
+}
+
+// Defaults of Options.
+const (
+	DefaultTurnTimeout     = 25 * time.Second
+	DefaultSaveReserve     = 2 * time.Second
+	DefaultMaxBodyBytes    = 32 << 10
+	DefaultMaxMessageChars = 8000
+	DefaultHistoryTurns    = 20
+	DefaultMaxListLimit    = 100
+)
+
+// server holds only configuration and clients; each request's state lives
+// in its handler's locals.
+type server struct {
+	Options
+}
+
+// New returns the handler with every route.
+func New(opts Options) (http.Handler, error) {
+	if opts.Agent == nil || opts.Memory == nil || opts.Conversations == nil || opts.Auth == nil || opts.Logger == nil || opts.NewID == nil {
+		return nil, errors.New("httpapi.New: Agent, Memory, Conversations, Auth, Logger and NewID are required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	setDefault(&opts.TurnTimeout, DefaultTurnTimeout)
+	setDefault(&opts.SaveReserve, DefaultSaveReserve)
+	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&opts.MaxMessageChars, DefaultMaxMessageChars)
+	setDefault(&opts.HistoryTurns, DefaultHistoryTurns)
+	setDefault(&opts.MaxListLimit, DefaultMaxListLimit)
+	s := &server{Options: opts}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.health)
+	mux.Handle("POST /chat", s.authed(s.chat))
+	mux.Handle("GET /conversations", s.authed(s.listConversations))
+	mux.Handle("GET /conversations/{id}", s.authed(s.getConversation))
+	mux.Handle("DELETE /conversations/{id}", s.authed(s.deleteConversation))
+	// The patterns without a method catch the other methods, so a wrong
+	// method gets a JSON 405 naming the allowed ones rather than the
+	// mux's plain-text reply; "/" catches unknown paths.
+	mux.HandleFunc("/health", methodNotAllowed("GET, HEAD"))
+	mux.HandleFunc("/chat", methodNotAllowed("POST"))
+	mux.HandleFunc("/conversations", methodNotAllowed("GET"))
+	mux.HandleFunc("/conversations/{id}", methodNotAllowed("GET, DELETE"))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; the routes are POST /chat, GET /conversations, GET and DELETE /conversations/{id}, GET /health", r.Method, r.URL.Path))
+	})
+	return s.recoverer(s.logRequests(mux)), nil
+}
+
+func setDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+func (s *server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// infoKey carries a request's *requestInfo in its context.
+type infoKey struct{}
+
+// requestInfo is what the access log learns about a request while it is
+// handled. It belongs to one request.
+type requestInfo struct {
+	user string
+}
+
+// authed wraps h so it runs only for an authenticated user, whose id it
+// finds in the request's context.
+func (s *server) authed(h func(http.ResponseWriter, *http.Request, string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, err := s.Auth.Authenticate(r)
+		if err != nil {
+			if chat.ErrorCode(err) != chat.CodeUnauthorized {
+				err = chat.Wrap(err, chat.CodeUnauthorized, "httpapi.authed", "authentication failed")
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+			s.writeError(w, r, err)
+			return
+		}
+		if info, ok := r.Context().Value(infoKey{}).(*requestInfo); ok {
+			info.user = user
+		}
+		h(w, r, user)
+	})
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeJSONError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+	}
+}
+
+// statusOf maps every error code to its HTTP status: the one place where
+// the domain's vocabulary meets HTTP.
+func statusOf(code chat.Code) int {
+	switch code {
+	case chat.CodeInvalid:
+		return http.StatusBadRequest
+	case chat.CodeUnauthorized:
+		return http.StatusUnauthorized
+	case chat.CodeQuotaExhausted:
+		return http.StatusPaymentRequired
+	case chat.CodeNotFound:
+		return http.StatusNotFound
+	case chat.CodeConflict:
+		return http.StatusConflict
+	case chat.CodeTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case chat.CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case chat.CodeModelError:
+		return http.StatusBadGateway
+	case chat.CodeUnavailable, chat.CodeModelUnavailable:
+		return http.StatusServiceUnavailable
+	case chat.CodeDeadline:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with the error's status and caller-safe message and
+// logs the whole error (with internals) for the operator.
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := chat.ErrorCode(err)
+	status := statusOf(code)
+	var e *chat.Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.Logger.LogAttrs(r.Context(), level, "request failed", slog.String("code", string(code)), slog.Int("status", status), slog.String("error", err.Error()))
+	writeJSONError(w, status, string(code), chat.ErrorMessage(err))
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, message string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, message
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"internal","message":"the response could not be encoded"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
