@@ -72,6 +72,13 @@ func TestWarehouse(t *testing.T, w chat.Warehouse, rows map[string][]Row, rowCap
 		{"date gte", "SP500", chat.Filter{Field: "date", Op: chat.OpGte, Value: "2019-06-01"}, func(r Row) bool { return r["date"].(string) >= "2019-06-01" }},
 		{"date lt", "Stocks", chat.Filter{Field: "date", Op: chat.OpLt, Value: "2001-01-01"}, func(r Row) bool { return r["date"].(string) < "2001-01-01" }},
 		{"date eq", "SP500", chat.Filter{Field: "date", Op: chat.OpEq, Value: "2008-09-29"}, func(r Row) bool { return r["date"] == "2008-09-29" }},
+		{"text like one char", "Stocks", chat.Filter{Field: "symbol", Op: chat.OpLike, Value: "?BM"}, func(r Row) bool { return r["symbol"] == "IBM" }},
+		{"text eq is case-sensitive", "Stocks", chat.Filter{Field: "symbol", Op: chat.OpEq, Value: "aapl"}, func(r Row) bool { return false }},
+		{"text in one value", "Stocks", chat.Filter{Field: "symbol", Op: chat.OpIn, Value: []any{"GOOG"}}, func(r Row) bool { return r["symbol"] == "GOOG" }},
+		{"int in", "SP500", chat.Filter{Field: "year", Op: chat.OpIn, Value: []any{2001.0, 2011.0}}, func(r Row) bool { return num(r["year"]) == 2001 || num(r["year"]) == 2011 }},
+		{"int ne", "Stocks", chat.Filter{Field: "year", Op: chat.OpNe, Value: 2000.0}, func(r Row) bool { return num(r["year"]) != 2000 }},
+		{"date lte", "SP500", chat.Filter{Field: "date", Op: chat.OpLte, Value: "2000-01-31"}, func(r Row) bool { return r["date"].(string) <= "2000-01-31" }},
+		{"month text gt", "SP500", chat.Filter{Field: "month", Op: chat.OpGt, Value: "2019-12"}, func(r Row) bool { return r["month"].(string) > "2019-12" }},
 	}
 	for _, tc := range filterCases {
 		t.Run("Filter/"+tc.name, func(t *testing.T) {
@@ -222,6 +229,137 @@ func TestWarehouse(t *testing.T, w chat.Warehouse, rows map[string][]Row, rowCap
 		}
 		if len(tbl.Rows) != 2 || !tbl.Truncated || tbl.TotalRows != len(years) {
 			t.Fatalf("got %d rows of %d (truncated %v), want 2 of %d", len(tbl.Rows), tbl.TotalRows, tbl.Truncated, len(years))
+		}
+	})
+
+	t.Run("FiltersCombine", func(t *testing.T) {
+		tbl, err := w.Query(ctx, chat.Query{Collection: "Stocks", Fields: []string{"symbol", "year"}, Filters: []chat.Filter{
+			{Field: "symbol", Op: chat.OpIn, Value: []any{"AAPL", "MSFT"}},
+			{Field: "year", Op: chat.OpGte, Value: 2005.0},
+			{Field: "price", Op: chat.OpLt, Value: 100.0},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := count("Stocks", func(r Row) bool {
+			return (r["symbol"] == "AAPL" || r["symbol"] == "MSFT") && num(r["year"]) >= 2005 && num(r["price"]) < 100
+		})
+		if tbl.TotalRows != want || len(tbl.Rows) != want {
+			t.Fatalf("got %d rows (total %d), want %d", len(tbl.Rows), tbl.TotalRows, want)
+		}
+	})
+
+	t.Run("QueryNoMatch", func(t *testing.T) {
+		tbl, err := w.Query(ctx, chat.Query{Collection: "SP500", Filters: []chat.Filter{{Field: "year", Op: chat.OpEq, Value: 1990.0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tbl.Rows) != 0 || tbl.TotalRows != 0 || tbl.Truncated || len(tbl.Columns) != 9 {
+			t.Fatalf("got %d rows (total %d, truncated %v, %d columns), want none of 9 columns", len(tbl.Rows), tbl.TotalRows, tbl.Truncated, len(tbl.Columns))
+		}
+	})
+
+	t.Run("AggregateNoMatch", func(t *testing.T) {
+		tbl, err := w.Aggregate(ctx, chat.Aggregation{Collection: "SP500",
+			Metrics: []chat.Metric{{Op: chat.MetricCount}, {Op: chat.MetricMean, Field: "close"}, {Op: chat.MetricSum, Field: "volume"}},
+			Filters: []chat.Filter{{Field: "year", Op: chat.OpEq, Value: 1990.0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tbl.Rows) != 1 || num(tbl.Rows[0][0]) != 0 || tbl.Rows[0][1] != nil || tbl.Rows[0][2] != nil {
+			t.Fatalf("rows = %v, want one row: count 0, undefined (nil) mean and sum", tbl.Rows)
+		}
+		tbl, err = w.Aggregate(ctx, chat.Aggregation{Collection: "SP500", GroupBy: "year",
+			Metrics: []chat.Metric{{Op: chat.MetricCount}}, Filters: []chat.Filter{{Field: "year", Op: chat.OpEq, Value: 1990.0}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tbl.Rows) != 0 || tbl.TotalRows != 0 {
+			t.Fatalf("grouped rows = %v, want no groups", tbl.Rows)
+		}
+	})
+
+	t.Run("AggregateGroupOrder", func(t *testing.T) {
+		// Without sort, groups come by value ascending; ties on a sort
+		// column fall back to the group value too.
+		tbl, err := w.Aggregate(ctx, chat.Aggregation{Collection: "SP500", GroupBy: "year",
+			Metrics: []chat.Metric{{Op: chat.MetricMin, Field: "volume"}, {Op: chat.MetricSum, Field: "volume"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(tbl.Rows); i++ {
+			if num(tbl.Rows[i-1][0]) >= num(tbl.Rows[i][0]) {
+				t.Fatalf("years not ascending: %v then %v", tbl.Rows[i-1][0], tbl.Rows[i][0])
+			}
+		}
+		var lo, sum float64 = math.Inf(1), 0
+		for _, r := range rows["SP500"] {
+			if num(r["year"]) == num(tbl.Rows[0][0]) {
+				lo, sum = math.Min(lo, num(r["volume"])), sum+num(r["volume"])
+			}
+		}
+		if num(tbl.Rows[0][1]) != lo || num(tbl.Rows[0][2]) != sum {
+			t.Errorf("first year: min %v sum %v, want %v %v", tbl.Rows[0][1], tbl.Rows[0][2], lo, sum)
+		}
+		if c := tbl.Columns; c[1].Type != chat.TypeInt || c[2].Type != chat.TypeInt {
+			t.Errorf("min and sum of an int field: column types %v, want int", c)
+		}
+
+		tbl, err = w.Aggregate(ctx, chat.Aggregation{Collection: "Stocks", GroupBy: "symbol",
+			Metrics: []chat.Metric{{Op: chat.MetricCount}}, Sort: []chat.Sort{{Field: "count", Desc: true}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[string]int{}
+		for _, r := range rows["Stocks"] {
+			counts[r["symbol"].(string)]++
+		}
+		var want []string
+		for s := range counts {
+			want = append(want, s)
+		}
+		slices.SortFunc(want, func(a, b string) int {
+			if c := counts[b] - counts[a]; c != 0 {
+				return c
+			}
+			return strings.Compare(a, b)
+		})
+		var got []string
+		for _, r := range tbl.Rows {
+			got = append(got, r[0].(string))
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("groups by count desc = %v, want %v (ties by symbol)", got, want)
+		}
+	})
+
+	t.Run("AggregateGroupByDate", func(t *testing.T) {
+		tbl, err := w.Aggregate(ctx, chat.Aggregation{Collection: "SP500", GroupBy: "date",
+			Metrics: []chat.Metric{{Op: chat.MetricMax, Field: "close"}},
+			Filters: []chat.Filter{{Field: "month", Op: chat.OpEq, Value: "2008-10"}},
+			Sort:    []chat.Sort{{Field: "max_close"}}, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []Row
+		for _, r := range rows["SP500"] {
+			if r["month"] == "2008-10" {
+				want = append(want, r)
+			}
+		}
+		slices.SortStableFunc(want, func(a, b Row) int {
+			if c := compareNum(num(a["close"]), num(b["close"])); c != 0 {
+				return c
+			}
+			return strings.Compare(a["date"].(string), b["date"].(string))
+		})
+		if len(tbl.Rows) != 3 || tbl.TotalRows != len(want) || !tbl.Truncated {
+			t.Fatalf("got %d rows of %d, want 3 of %d", len(tbl.Rows), tbl.TotalRows, len(want))
+		}
+		for i, r := range tbl.Rows {
+			if r[0] != want[i]["date"] || num(r[1]) != num(want[i]["close"]) {
+				t.Errorf("row %d = %v, want %v %v", i, r, want[i]["date"], want[i]["close"])
+			}
 		}
 	})
 

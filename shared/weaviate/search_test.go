@@ -1,0 +1,154 @@
+package weaviate_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/datachat/datachat/shared/chat"
+	"github.com/datachat/datachat/shared/weaviate"
+)
+
+func TestSearchKeyword(t *testing.T) {
+	w, rows := sampleWarehouse(t, weaviate.Options{})
+	ctx := context.Background()
+	tbl, err := w.Search(ctx, weaviate.Search{Collection: "Stocks", Text: "AAPL", Mode: weaviate.SearchKeyword, Fields: []string{"symbol", "date"}, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tbl.Columns; len(got) != 3 || got[2] != (chat.Column{Name: weaviate.ColumnScore, Type: chat.TypeNumber}) {
+		t.Fatalf("columns = %v, want symbol, date, %s", got, weaviate.ColumnScore)
+	}
+	if len(tbl.Rows) != 5 || !tbl.Truncated || tbl.TotalRows != 6 {
+		t.Fatalf("got %d rows (total %d, truncated %v), want 5 of at least 6", len(tbl.Rows), tbl.TotalRows, tbl.Truncated)
+	}
+	for i, r := range tbl.Rows {
+		if r[0] != "AAPL" {
+			t.Errorf("row %d = %v, want AAPL only", i, r)
+		}
+		if s, ok := r[2].(float64); !ok || s <= 0 {
+			t.Errorf("row %d score = %v, want a positive number", i, r[2])
+		}
+		if tbl.Sources[i].ID == "" {
+			t.Errorf("row %d has no source id", i)
+		}
+	}
+
+	// Filters narrow the search; a short list is complete.
+	tbl, err = w.Search(ctx, weaviate.Search{Collection: "Stocks", Text: "AAPL", In: []string{"symbol"},
+		Filters: []chat.Filter{{Field: "year", Op: chat.OpEq, Value: 2005.0}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	for _, r := range rows["Stocks"] {
+		if r["symbol"] == "AAPL" && r["year"] == int64(2005) {
+			want++
+		}
+	}
+	if len(tbl.Rows) != want || tbl.Truncated || tbl.TotalRows != want {
+		t.Errorf("AAPL in 2005: got %d rows (total %d, truncated %v), want %d", len(tbl.Rows), tbl.TotalRows, tbl.Truncated, want)
+	}
+
+	// Nothing to find is an empty table, not an error.
+	tbl, err = w.Search(ctx, weaviate.Search{Collection: "Stocks", Text: `nothing" } like this`})
+	if err != nil || len(tbl.Rows) != 0 || tbl.TotalRows != 0 {
+		t.Errorf("no match: %v %v, want an empty table", tbl.Rows, err)
+	}
+}
+
+func TestSearchRefusals(t *testing.T) {
+	w, _ := sampleWarehouse(t, weaviate.Options{})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		s    weaviate.Search
+		says string
+	}{
+		{"hybrid without vectorizer", weaviate.Search{Collection: "Stocks", Text: "x", Mode: weaviate.SearchHybrid}, "it can do: keyword"},
+		{"semantic without vectorizer", weaviate.Search{Collection: "Stocks", Text: "x", Mode: weaviate.SearchSemantic}, "keyword"},
+		{"unknown mode", weaviate.Search{Collection: "Stocks", Text: "x", Mode: "fuzzy"}, "keyword, hybrid or semantic"},
+		{"number field", weaviate.Search{Collection: "Stocks", Text: "x", In: []string{"price"}}, "searchable text fields: symbol, month"},
+		{"empty text", weaviate.Search{Collection: "Stocks", Text: "  "}, "empty"},
+		{"control character", weaviate.Search{Collection: "Stocks", Text: "a\x07b"}, "control character"},
+		{"unknown collection", weaviate.Search{Collection: "Nope", Text: "x"}, "SP500, Stocks"},
+		{"unknown field", weaviate.Search{Collection: "Stocks", Text: "x", Fields: []string{"close"}}, "symbol"},
+	} {
+		_, err := w.Search(ctx, tc.s)
+		if chat.ErrorCode(err) != chat.CodeInvalid || !strings.Contains(chat.ErrorMessage(err), tc.says) {
+			t.Errorf("%s: got %v, want invalid saying %q", tc.name, err, tc.says)
+		}
+	}
+}
+
+// TestSearchVectorModes checks hybrid and nearText requests against a fake
+// server, since the test Weaviate runs without vectorizer modules.
+func TestSearchVectorModes(t *testing.T) {
+	schema := `{"classes":[
+		{"class":"Docs","vectorizer":"text2vec-openai","properties":[{"name":"body","dataType":["text"]},{"name":"n","dataType":["int"]}]},
+		{"class":"Named","vectorConfig":{"plain":{"vectorizer":{"none":{}}},"content":{"vectorizer":{"text2vec-cohere":{}}}},
+		 "properties":[{"name":"body","dataType":["text"]}]}]}`
+	var sent atomic.Value
+	srv, _ := fakeWeaviate(t, schema, func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Query string }
+		json.NewDecoder(r.Body).Decode(&body)
+		sent.Store(body.Query)
+		class := "Docs"
+		if strings.Contains(body.Query, "Named") {
+			class = "Named"
+		}
+		io.WriteString(w, `{"data":{"Get":{"`+class+`":[
+			{"body":"a","_additional":{"id":"11111111-1111-1111-1111-111111111111","score":"0.9","distance":0.1}},
+			{"body":"b","_additional":{"id":"22222222-2222-2222-2222-222222222222","score":"0.5","distance":0.3}}]}}}`)
+	})
+	w, err := weaviate.New(weaviate.Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	s, err := w.Schema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Docs", "Named"} {
+		if c, _ := s.Collection(name); !c.Vectorizer {
+			t.Errorf("%s: vectorizer = false, want true", name)
+		}
+	}
+
+	tbl, err := w.Search(ctx, weaviate.Search{Collection: "Docs", Text: `say "hi"`, Fields: []string{"body"}, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := sent.Load().(string)
+	if !contains(q, `hybrid:{query: "say \"hi\"", properties: ["body"]}`, "limit: 2", "_additional{id score}") {
+		t.Errorf("auto mode on a vectorized collection sent %s, want hybrid over body", q)
+	}
+	if len(tbl.Rows) != 1 || !tbl.Truncated || tbl.TotalRows != 2 || tbl.Rows[0][1] != 0.9 {
+		t.Errorf("hybrid table = %+v, want one row scored 0.9, truncated", tbl)
+	}
+
+	tbl, err = w.Search(ctx, weaviate.Search{Collection: "Named", Text: "fox", Mode: weaviate.SearchSemantic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q = sent.Load().(string)
+	if !contains(q, `nearText:{concepts: ["fox"] targetVectors: ["content"]}`, "_additional{id distance}") {
+		t.Errorf("semantic search sent %s, want nearText on the vectorized named vector", q)
+	}
+	if last := tbl.Columns[len(tbl.Columns)-1]; last.Name != weaviate.ColumnDistance || tbl.Rows[1][1] != 0.3 {
+		t.Errorf("semantic table = %+v, want a %s column", tbl, weaviate.ColumnDistance)
+	}
+
+	if _, err := w.Search(ctx, weaviate.Search{Collection: "Docs", Text: "fox", Mode: weaviate.SearchKeyword, Fields: []string{"body"}}); err != nil {
+		t.Fatal(err)
+	}
+	if q = sent.Load().(string); !strings.Contains(q, `bm25:{query: "fox", properties: ["body"]}`) {
+		t.Errorf("keyword search sent %s, want bm25", q)
+	}
+}

@@ -1,0 +1,178 @@
+package weaviate
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/weaviate/weaviate/entities/models"
+
+	"github.com/datachat/datachat/shared/chat"
+)
+
+func TestCheckText(t *testing.T) {
+	for _, s := range []string{`say "hi"`, `back\slash`, "new\nline", "tab\t", "\r\b\f", "{}[]()", "ÄÖÜ € 日本語 📈", "\u00ad soft hyphen", ""} {
+		if err := checkText("f", s); err != nil {
+			t.Errorf("checkText(%q) = %v, want ok", s, err)
+		}
+	}
+	for _, s := range []string{"\x00", "a\x07", "\v", "\x1b[31m", "\x7f", "\xff", "\U000E0001"} {
+		if err := checkText("f", s); chat.ErrorCode(err) != chat.CodeInvalid {
+			t.Errorf("checkText(%q) = %v, want invalid", s, err)
+		}
+	}
+}
+
+func TestBuildSchema(t *testing.T) {
+	no := false
+	classes := []*models.Class{
+		{Class: "Zeta", Vectorizer: "none", Properties: []*models.Property{
+			{Name: "title", DataType: []string{"text"}, Tokenization: "word", Description: "the title"},
+			{Name: "code", DataType: []string{"text"}, Tokenization: "field"},
+			{Name: "old", DataType: []string{"string"}},
+			{Name: "n", DataType: []string{"int"}, IndexFilterable: &no},
+			{Name: "x", DataType: []string{"number"}},
+			{Name: "d", DataType: []string{"date"}},
+			{Name: "b", DataType: []string{"boolean"}},
+			{Name: "tags", DataType: []string{"text[]"}},
+			{Name: "id2", DataType: []string{"uuid"}},
+			{Name: "author", DataType: []string{"Person"}},
+			{Name: "meta", DataType: []string{"object"}},
+		}},
+		{Class: "Alpha", Vectorizer: "text2vec-openai", Description: "first"},
+		{Class: "Tenants", MultiTenancyConfig: &models.MultiTenancyConfig{Enabled: true}},
+		{Class: "Named", VectorConfig: map[string]models.VectorConfig{
+			"b": {Vectorizer: map[string]any{"text2vec-cohere": map[string]any{}}},
+			"a": {Vectorizer: map[string]any{"text2vec-openai": map[string]any{}}},
+			"z": {Vectorizer: map[string]any{"none": map[string]any{}}},
+		}},
+		{Class: "Hidden"},
+	}
+	d := buildSchema(classes, map[string]bool{"Zeta": true, "Alpha": true, "Tenants": true, "Named": true})
+	if got := d.schema.Names(); !slices.Equal(got, []string{"Alpha", "Named", "Zeta"}) {
+		t.Fatalf("names = %v, want Alpha, Named, Zeta (sorted, allowed, not multi-tenant)", got)
+	}
+	z, _ := d.schema.Collection("Zeta")
+	var types []string
+	for _, f := range z.Fields {
+		types = append(types, f.Name+":"+string(f.Type))
+	}
+	if want := []string{"title:text", "code:text", "old:text", "n:int", "x:number", "d:date", "b:boolean"}; !slices.Equal(types, want) {
+		t.Errorf("fields = %v, want %v", types, want)
+	}
+	if !strings.Contains(z.Description, "tags (text[]), id2 (uuid), author (Person), meta (object)") {
+		t.Errorf("description = %q, want the skipped fields named", z.Description)
+	}
+	if f, _ := z.Field("title"); f.Description != "the title (eq and like match single words (tokenization word))" {
+		t.Errorf("title description = %q", f.Description)
+	}
+	if f, _ := z.Field("code"); f.Description != "" {
+		t.Errorf("code description = %q, want none for field tokenization", f.Description)
+	}
+	if f, _ := z.Field("n"); !strings.Contains(f.Description, "not indexed for filters") || d.info["Zeta"].props["n"].filterable {
+		t.Errorf("n: %q, filterable %v; want it marked as not filterable", f.Description, d.info["Zeta"].props["n"].filterable)
+	}
+	if !d.info["Zeta"].props["code"].searchable || d.info["Zeta"].props["x"].searchable {
+		t.Errorf("searchable: text fields should be, numbers not")
+	}
+	if z.Vectorizer {
+		t.Errorf("Zeta has vectorizer none")
+	}
+	if a, _ := d.schema.Collection("Alpha"); !a.Vectorizer || a.Description != "first" {
+		t.Errorf("Alpha = %+v, want a vectorizer and its description", a)
+	}
+	if n, _ := d.schema.Collection("Named"); !n.Vectorizer || !slices.Equal(d.info["Named"].targetVectors, []string{"a", "b"}) {
+		t.Errorf("Named: vectorizer %v, target vectors %v, want true and [a b]", n.Vectorizer, d.info["Named"].targetVectors)
+	}
+	if all := buildSchema(classes, nil); len(all.schema.Collections) != 4 {
+		t.Errorf("no allow-list: %v, want every single-tenant collection", all.schema.Names())
+	}
+}
+
+func TestParseGroupValue(t *testing.T) {
+	cases := []struct {
+		t    chat.Type
+		in   string
+		want any
+	}{
+		{chat.TypeText, "AAPL", "AAPL"},
+		{chat.TypeInt, "2008", int64(2008)},
+		{chat.TypeInt, "1.234567890123e+12", int64(1234567890123)},
+		{chat.TypeInt, "-5", int64(-5)},
+		{chat.TypeBoolean, "true", true},
+		{chat.TypeDate, "2008-09-29T00:00:00Z", "2008-09-29"},
+		{chat.TypeDate, "2008-09-29T12:30:00+02:00", "2008-09-29T10:30:00Z"},
+	}
+	for _, c := range cases {
+		got, err := parseGroupValue(c.t, c.in)
+		if err != nil || got != c.want {
+			t.Errorf("parseGroupValue(%s, %q) = %v, %v; want %v", c.t, c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []struct {
+		t  chat.Type
+		in string
+	}{{chat.TypeInt, "1.5"}, {chat.TypeInt, "x"}, {chat.TypeDate, "yesterday"}, {chat.TypeBoolean, "yes"}} {
+		if _, err := parseGroupValue(bad.t, bad.in); err == nil {
+			t.Errorf("parseGroupValue(%s, %q) succeeded, want an error", bad.t, bad.in)
+		}
+	}
+}
+
+func TestSortGroups(t *testing.T) {
+	tbl := chat.Table{Rows: [][]any{{"b", int64(2)}, {"c", int64(1)}, {"a", int64(2)}, {"d", nil}},
+		Columns: []chat.Column{{Name: "k", Type: chat.TypeText}, {Name: "count", Type: chat.TypeInt}}}
+	a := chat.Aggregation{GroupBy: "k", Sort: []chat.Sort{{Field: "count", Desc: true}}}
+	sortGroups(&tbl, a)
+	var keys []string
+	for _, r := range tbl.Rows {
+		keys = append(keys, r[0].(string))
+	}
+	// Ties (and nil, equal to anything, as in the embedded warehouse) fall
+	// back to the group value ascending.
+	if want := []string{"a", "b", "c", "d"}; !slices.Equal(keys, want) {
+		t.Errorf("order = %v, want %v", keys, want)
+	}
+}
+
+func TestMetricCell(t *testing.T) {
+	c := chat.Collection{Fields: []chat.Field{{Name: "i", Type: chat.TypeInt}, {Name: "x", Type: chat.TypeNumber}}}
+	f := func(v float64) *float64 { return &v }
+	s := propStats{Count: f(2), Mean: f(1.5), Minimum: f(1), Maximum: f(2), Sum: f(3)}
+	cases := []struct {
+		m    chat.Metric
+		s    propStats
+		want any
+	}{
+		{chat.Metric{Op: chat.MetricMean, Field: "i"}, s, 1.5},
+		{chat.Metric{Op: chat.MetricSum, Field: "i"}, s, int64(3)},
+		{chat.Metric{Op: chat.MetricMin, Field: "i"}, s, int64(1)},
+		{chat.Metric{Op: chat.MetricMax, Field: "x"}, s, 2.0},
+		{chat.Metric{Op: chat.MetricMean, Field: "x"}, propStats{Count: f(0)}, nil},
+		{chat.Metric{Op: chat.MetricSum, Field: "x"}, propStats{}, nil},
+	}
+	for _, tc := range cases {
+		got, err := metricCell(c, tc.m, tc.s)
+		if err != nil || got != tc.want {
+			t.Errorf("%s(%s) = %v, %v; want %v", tc.m.Op, tc.m.Field, got, err, tc.want)
+		}
+	}
+}
+
+func TestNewOptions(t *testing.T) {
+	for _, bad := range []string{"", "127.0.0.1:8080", "ftp://x", "http://", "http://host/v1"} {
+		if _, err := New(Options{URL: bad}); err == nil {
+			t.Errorf("New(%q) succeeded, want an error", bad)
+		}
+	}
+	w, err := New(Options{URL: "https://example.invalid", Collections: []string{" A ", ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.timeout != DefaultTimeout || w.rowCap != DefaultRowCap || w.cache.ttl != DefaultSchemaTTL || w.maxGroups != DefaultMaxGroups {
+		t.Errorf("defaults not applied: %+v", w)
+	}
+	if len(w.allowed) != 1 || !w.allowed["A"] {
+		t.Errorf("allow-list = %v, want only A", w.allowed)
+	}
+}
