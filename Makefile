@@ -7,7 +7,7 @@ USER  ?= demo
 ARTIFACTS_DIR ?= bin
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: help run token table test vet build build-ApiFunction deploy clean
+.PHONY: help run token table seed test vet build build-ApiFunction deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ token: ## print a bearer token for USER (make token USER=alice)
 
 table: ## create TABLE_NAME on a local DynamoDB (AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000)
 	$(GO) run ./cmd/datachat table
+
+seed: ## load the sample data into the Weaviate at WEAVIATE_URL (idempotent)
+	$(GO) run ./cmd/datachat seed
 
 test: ## what CI runs: start the test servers, go vet, go test -race
 	./scripts/test.sh

@@ -4,6 +4,7 @@
 //	datachat serve          serve the API on 127.0.0.1:$PORT (default 3000)
 //	datachat token -user U  print a bearer token for user U
 //	datachat table          create the conversations table on a local DynamoDB endpoint
+//	datachat seed           load the sample data into the Weaviate at WEAVIATE_URL
 //
 // Run `datachat help` for the details of each.
 package main
@@ -38,6 +39,7 @@ Usage:
   datachat serve [-addr host] [-user name]   serve the API (default command)
   datachat token [-user name] [-ttl 24h]     print a bearer token for a user
   datachat table                             create TABLE_NAME on AWS_ENDPOINT_URL_DYNAMODB
+  datachat seed                              load the sample data into WEAVIATE_URL (idempotent)
   datachat help                              show this text
 
 Configuration comes from the environment; see README.md. With nothing set,
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(args, getenv, stdout, stderr)
 	case "table":
 		return table(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return seed(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -79,5 +80,28 @@ func TestUnknownCommand(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, &out, &out); err != errUsage || !strings.Contains(out.String(), "Usage:") {
 		t.Fatalf("got %v, %q", err, out.String())
+	}
+}
+
+func TestSeedTwiceAgainstWeaviate(t *testing.T) {
+	url := os.Getenv("WEAVIATE_TEST_URL")
+	if url == "" {
+		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
+			t.Fatal("WEAVIATE_TEST_URL is not set")
+		}
+		t.Skip("WEAVIATE_TEST_URL is not set; run `make test`")
+	}
+	env := map[string]string{"WEAVIATE_URL": url}
+	for i := range 2 {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"seed"}, func(k string) string { return env[k] }, &out, &out); err != nil {
+			t.Fatalf("seed run %d: %v\n%s", i+1, err, out.String())
+		}
+		if !strings.Contains(out.String(), "SP500") || !strings.Contains(out.String(), "sample data ready") {
+			t.Fatalf("seed run %d printed no progress:\n%s", i+1, out.String())
+		}
+	}
+	if err := run(context.Background(), []string{"seed"}, func(string) string { return "" }, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "WEAVIATE_URL") {
+		t.Fatalf("seed without WEAVIATE_URL: %v", err)
 	}
 }

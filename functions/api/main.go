@@ -47,6 +47,11 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 			return nil, fmt.Errorf("read the OpenAI key: %w", err)
 		}
 	}
+	if cfg.Weaviate.KeySecretARN != "" && cfg.Weaviate.APIKey == "" {
+		if cfg.Weaviate.APIKey, err = fetch(ctx, cfg.Weaviate.KeySecretARN); err != nil {
+			return nil, fmt.Errorf("read the Weaviate key: %w", err)
+		}
+	}
 	// JSON lines, which CloudWatch Logs Insights queries field by field.
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger})

@@ -22,6 +22,7 @@ import (
 	"github.com/datachat/datachat/shared/offline"
 	"github.com/datachat/datachat/shared/openai"
 	"github.com/datachat/datachat/shared/sample"
+	"github.com/datachat/datachat/shared/weaviate"
 )
 
 // Deps are what the caller decides rather than the configuration: how
@@ -59,7 +60,21 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		deps.Now = time.Now
 	}
 	a := &App{}
-	if deps.Warehouse == nil {
+	switch {
+	case deps.Warehouse != nil:
+	case cfg.Weaviate.URL != "":
+		if cfg.Weaviate.KeySecretARN != "" && cfg.Weaviate.APIKey == "" {
+			return nil, fmt.Errorf("app.New: WEAVIATE_API_KEY_SECRET_ARN is set but the key was not read from it")
+		}
+		w, err := weaviate.New(weaviate.Options{
+			URL: cfg.Weaviate.URL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
+			RowCap: cfg.Limits.RowCap, Collections: cfg.Weaviate.Collections, Now: deps.Now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		deps.Warehouse = w
+	default:
 		w, err := embeddedWarehouse(cfg.Limits.RowCap)
 		if err != nil {
 			return nil, err

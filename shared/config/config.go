@@ -37,6 +37,18 @@ type Config struct {
 	// ConversationTTL (CONVERSATION_TTL, default 168h) is how long a
 	// conversation is kept after its last turn.
 	ConversationTTL time.Duration
+
+	Weaviate Weaviate
+}
+
+// Weaviate selects the user's Weaviate as the warehouse; without a URL the
+// embedded sample data is served.
+type Weaviate struct {
+	URL          string        // WEAVIATE_URL: scheme and host, such as http://127.0.0.1:8080
+	APIKey       string        // WEAVIATE_API_KEY (local runs)
+	KeySecretARN string        // WEAVIATE_API_KEY_SECRET_ARN: Secrets Manager secret holding the key (Lambda)
+	Collections  []string      // WEAVIATE_COLLECTIONS: comma-separated allow-list; empty allows all
+	Timeout      time.Duration // WEAVIATE_TIMEOUT: bound of each call (default 10s)
 }
 
 // OpenAI selects the hosted model. With neither a key nor a secret ARN the
@@ -76,6 +88,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		LogLevel:        p.level("LOG_LEVEL"),
 		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
 		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),
+		Weaviate: Weaviate{
+			URL:          strings.TrimSpace(getenv("WEAVIATE_URL")),
+			APIKey:       strings.TrimSpace(getenv("WEAVIATE_API_KEY")),
+			KeySecretARN: strings.TrimSpace(getenv("WEAVIATE_API_KEY_SECRET_ARN")),
+			Collections:  list(getenv("WEAVIATE_COLLECTIONS")),
+			Timeout:      p.duration("WEAVIATE_TIMEOUT", 10*time.Second),
+		},
 		OpenAI: OpenAI{
 			APIKey:          strings.TrimSpace(getenv("OPENAI_API_KEY")),
 			KeySecretARN:    strings.TrimSpace(getenv("OPENAI_API_KEY_SECRET_ARN")),
@@ -89,6 +108,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, errors.Join(p.errs...)
 	}
 	return c, nil
+}
+
+// list splits a comma-separated value, dropping blanks.
+func list(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 type parser struct {
