@@ -70,6 +70,10 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	defer cancelSave()
 	stored, err := s.Memory.Append(saveCtx, turn)
 	if err != nil {
+		if chat.ErrorCode(err) == chat.CodeDeadline {
+			// The store, not the turn, ran out of time: a store problem.
+			err = chat.Wrap(err, chat.CodeUnavailable, "httpapi.chat", "the conversation store did not answer in time; the answer was not saved, try again")
+		}
 		s.writeError(w, r, err)
 		return
 	}
