@@ -98,6 +98,91 @@ func (s Schema) CheckAggregation(a Aggregation, rowCap int) (Aggregation, error)
 	return a, nil
 }
 
+// CheckSearch validates s against the schema and returns it normalised
+// like CheckQuery (fields, filter values, Limit within (0, rowCap]), with
+// the text trimmed and SearchAuto resolved to the mode the collection
+// serves. Every problem is a CodeInvalid *Error that names the valid
+// choices. A store may refuse more (a field it has not indexed); these are
+// the rules that follow from the schema alone.
+func (s Schema) CheckSearch(search Search, rowCap int) (Search, error) {
+	c, err := s.lookup(search.Collection)
+	if err != nil {
+		return search, err
+	}
+	text := strings.TrimSpace(search.Text)
+	switch {
+	case text == "":
+		return search, Errorf(CodeInvalid, "search text is empty; say what to look for")
+	case len(text) > MaxSearchText:
+		return search, Errorf(CodeInvalid, "search text is %d bytes; keep it under %d", len(text), MaxSearchText)
+	}
+	search.Text = text
+	texts := textFields(c)
+	for _, name := range search.In {
+		f, ok := c.Field(name)
+		if !ok {
+			return search, unknownField(c, name)
+		}
+		if f.Type != TypeText {
+			if len(texts) == 0 {
+				return search, Errorf(CodeInvalid, "cannot search in %q of %s: it is %s, not text, and %s has no text fields", name, c.Name, f.Type, c.Name)
+			}
+			return search, Errorf(CodeInvalid, "cannot search in %q of %s: it is %s, not text; text fields: %s", name, c.Name, f.Type, strings.Join(texts, ", "))
+		}
+	}
+	q, err := s.CheckQuery(Query{Collection: search.Collection, Fields: search.Fields, Filters: search.Filters, Limit: search.Limit}, rowCap)
+	if err != nil {
+		return search, err
+	}
+	search.Fields, search.Filters, search.Limit = q.Fields, q.Filters, q.Limit
+	search.Mode, err = searchMode(c, search.Mode, len(texts) > 0)
+	return search, err
+}
+
+// searchMode resolves SearchAuto and refuses a mode the collection cannot
+// serve, naming those it can.
+func searchMode(c Collection, m SearchMode, hasText bool) (SearchMode, error) {
+	if m != SearchAuto && !slices.Contains(SearchModes(), m) {
+		return m, Errorf(CodeInvalid, "unknown search mode %q; use keyword, hybrid or semantic", m)
+	}
+	var can []SearchMode
+	if hasText {
+		can = append(can, SearchKeyword)
+	}
+	if c.Vectorizer {
+		can = append(can, SearchHybrid, SearchSemantic)
+	}
+	if m == SearchAuto {
+		switch {
+		case c.Vectorizer:
+			return SearchHybrid, nil
+		case hasText:
+			return SearchKeyword, nil
+		}
+	}
+	if slices.Contains(can, m) {
+		return m, nil
+	}
+	if len(can) == 0 {
+		return m, Errorf(CodeInvalid, "collection %s cannot be searched: it has no text fields and no vectorizer; use query with filters", c.Name)
+	}
+	why := "it has no vectorizer"
+	if m == SearchKeyword {
+		why = "it has no text fields"
+	}
+	return m, Errorf(CodeInvalid, "collection %s cannot do %s search (%s); it can do: %s", c.Name, m, why, joinQuoted(can))
+}
+
+func textFields(c Collection) []string {
+	var names []string
+	for _, f := range c.Fields {
+		if f.Type == TypeText {
+			names = append(names, f.Name)
+		}
+	}
+	return names
+}
+
 // AggregationColumns returns the output columns of a checked aggregation.
 func (s Schema) AggregationColumns(a Aggregation) []Column {
 	c, _ := s.Collection(a.Collection)
