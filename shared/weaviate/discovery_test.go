@@ -112,7 +112,7 @@ func TestUserCollection(t *testing.T) {
 		t.Errorf("aggregate rows = %v, want %v", agg.Rows, wantAgg)
 	}
 
-	found, err := w.Search(ctx, weaviate.Search{Collection: name, Text: "quick fox", Fields: []string{"title"}})
+	found, err := w.Search(ctx, chat.Search{Collection: name, Text: "quick fox", Fields: []string{"title"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestAllowList(t *testing.T) {
 	if chat.ErrorCode(err) != chat.CodeInvalid {
 		t.Errorf("aggregate on SP500: %v, want invalid", err)
 	}
-	_, err = w.Search(ctx, weaviate.Search{Collection: "SP500", Text: "x"})
+	_, err = w.Search(ctx, chat.Search{Collection: "SP500", Text: "x"})
 	if chat.ErrorCode(err) != chat.CodeInvalid {
 		t.Errorf("search on SP500: %v, want invalid", err)
 	}

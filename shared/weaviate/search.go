@@ -12,123 +12,69 @@ import (
 	"github.com/datachat/datachat/shared/chat"
 )
 
-// SearchMode chooses how Search ranks objects.
-type SearchMode string
-
-const (
-	// SearchAuto is hybrid when the collection has a vectorizer, keyword
-	// otherwise.
-	SearchAuto SearchMode = ""
-	// SearchKeyword ranks by BM25 over text fields; needs no vectorizer.
-	SearchKeyword SearchMode = "keyword"
-	// SearchHybrid fuses BM25 with vector similarity; needs a vectorizer.
-	SearchHybrid SearchMode = "hybrid"
-	// SearchSemantic ranks by vector similarity alone (nearText); needs a
-	// text vectorizer.
-	SearchSemantic SearchMode = "semantic"
-)
-
-// Score columns Search appends to the selected fields. They start with an
-// underscore because Weaviate reserves such names, so no property clashes.
-const (
-	ColumnScore    = "_score"    // keyword and hybrid: higher is more relevant
-	ColumnDistance = "_distance" // semantic: lower is more relevant
-)
-
-// MaxSearchText bounds the search text, which is sent to Weaviate whole.
-const MaxSearchText = 1000
-
-// Search asks for the objects of one collection most relevant to a text.
-type Search struct {
-	Collection string     `json:"collection"`
-	Text       string     `json:"text"`
-	Mode       SearchMode `json:"mode,omitempty"`
-	// In names the text fields to search; empty means every text field in
-	// the keyword index.
-	In      []string      `json:"in,omitempty"`
-	Fields  []string      `json:"fields,omitempty"` // fields to return; empty means all
-	Filters []chat.Filter `json:"filters,omitempty"`
-	Limit   int           `json:"limit,omitempty"` // 0 means the row cap
-}
-
-// Searcher ranks objects by relevance to a text. It is the search port
-// this package offers until the domain declares one.
-type Searcher interface {
-	// Search returns at most s.Limit objects matching s.Filters, most
-	// relevant first, as a table of the selected fields plus a score
-	// column (ColumnScore, or ColumnDistance for semantic search). A ranked
-	// search has no total: TotalRows is the number of rows, plus one when
-	// more results exist, and then Truncated is true.
-	//
-	// Names are checked like Warehouse.Query (CodeInvalid listing the valid
-	// ones); a mode the collection cannot serve is CodeInvalid naming the
-	// modes it can; failures to reach the store are CodeUnavailable.
-	Search(ctx context.Context, s Search) (chat.Table, error)
-}
-
-// Search implements Searcher.
-func (w *Warehouse) Search(ctx context.Context, s Search) (chat.Table, error) {
+// Search implements chat.Searcher: keyword search is BM25, hybrid fuses
+// BM25 with the collection's vectors, semantic is nearText. Beyond
+// chat.Schema.CheckSearch it refuses fields Weaviate has not indexed for
+// search or filters, and text the client cannot carry.
+func (w *Warehouse) Search(ctx context.Context, s chat.Search) (chat.Table, error) {
 	d, err := w.discover(ctx, "search", s.Collection)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	q, err := d.schema.CheckQuery(chat.Query{Collection: s.Collection, Fields: s.Fields, Filters: s.Filters, Limit: s.Limit}, w.rowCap)
+	s, err = d.schema.CheckSearch(s, w.rowCap)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	c, _ := d.schema.Collection(q.Collection)
+	c, _ := d.schema.Collection(s.Collection)
 	info := d.info[c.Name]
-	if err := checkFilterable(c, info, q.Filters); err != nil {
+	if err := checkFilterable(c, info, s.Filters); err != nil {
 		return chat.Table{}, err
 	}
-	text := strings.TrimSpace(s.Text)
-	switch {
-	case text == "":
-		return chat.Table{}, chat.Errorf(chat.CodeInvalid, "search text is empty; say what to look for")
-	case len(text) > MaxSearchText:
-		return chat.Table{}, chat.Errorf(chat.CodeInvalid, "search text is %d bytes; keep it under %d", len(text), MaxSearchText)
-	}
-	if err := checkText("text", text); err != nil {
+	if err := checkText("text", s.Text); err != nil {
 		return chat.Table{}, err
 	}
 	in, err := searchFields(c, info, s.In)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	mode, err := searchMode(c, s.Mode, len(in) > 0)
-	if err != nil {
-		return chat.Table{}, err
+	if s.Mode == chat.SearchKeyword && len(in) == 0 {
+		// The schema has text fields (CheckSearch saw to that), but none
+		// is in Weaviate's keyword index.
+		if c.Vectorizer {
+			return chat.Table{}, chat.Errorf(chat.CodeInvalid, "collection %s has no text fields indexed for keyword search; it can do: hybrid, semantic", c.Name)
+		}
+		return chat.Table{}, chat.Errorf(chat.CodeInvalid, "collection %s cannot be searched: it has no vectorizer and no text fields indexed for search; use query with filters", c.Name)
 	}
-	where, err := buildWhere(c, q.Filters)
+	where, err := buildWhere(c, s.Filters)
 	if err != nil {
 		return chat.Table{}, err
 	}
 
-	cols := columns(c, q.Fields)
-	scoreCol, scoreField := ColumnScore, "score"
-	if mode == SearchSemantic {
-		scoreCol, scoreField = ColumnDistance, "distance"
+	cols := columns(c, s.Fields)
+	scoreCol, scoreField := chat.ColumnScore, "score"
+	if s.Mode == chat.SearchSemantic {
+		scoreCol, scoreField = chat.ColumnDistance, "distance"
 	}
 	// One more than asked for tells whether the ranking goes on.
 	get := w.client.GraphQL().Get().WithClassName(c.Name).
 		WithFields(selection(cols, "id", scoreField)...).
-		WithLimit(q.Limit + 1)
+		WithLimit(s.Limit + 1)
 	if where != nil {
 		get = get.WithWhere(where)
 	}
-	switch mode {
-	case SearchKeyword:
-		get = get.WithBM25((&graphql.BM25ArgumentBuilder{}).WithQuery(text).WithProperties(in...))
-	case SearchHybrid:
-		h := (&graphql.HybridArgumentBuilder{}).WithQuery(text).WithProperties(in)
+	switch s.Mode {
+	case chat.SearchKeyword:
+		get = get.WithBM25((&graphql.BM25ArgumentBuilder{}).WithQuery(s.Text).WithProperties(in...))
+	case chat.SearchHybrid:
+		h := (&graphql.HybridArgumentBuilder{}).WithQuery(s.Text).WithProperties(in)
 		if len(info.targetVectors) > 0 {
 			h = h.WithTargetVectors(info.targetVectors[0])
 		}
 		get = get.WithHybrid(h)
-	case SearchSemantic:
+	case chat.SearchSemantic:
 		// nearText sends its concepts JSON-encoded, which GraphQL reads
 		// back exactly.
-		nt := (&graphql.NearTextArgumentBuilder{}).WithConcepts([]string{text})
+		nt := (&graphql.NearTextArgumentBuilder{}).WithConcepts([]string{s.Text})
 		if len(info.targetVectors) > 0 {
 			nt = nt.WithTargetVectors(info.targetVectors[0])
 		}
@@ -138,9 +84,9 @@ func (w *Warehouse) Search(ctx context.Context, s Search) (chat.Table, error) {
 	if err != nil {
 		return chat.Table{}, err
 	}
-	more := len(objs) > q.Limit
+	more := len(objs) > s.Limit
 	if more {
-		objs = objs[:q.Limit]
+		objs = objs[:s.Limit]
 	}
 	t, err := table(c.Name, cols, objs)
 	if err != nil {
@@ -160,8 +106,9 @@ func (w *Warehouse) Search(ctx context.Context, s Search) (chat.Table, error) {
 	return t, nil
 }
 
-// searchFields checks the fields to search and defaults to every text
-// field in the keyword index.
+// searchFields checks that the fields to search (text fields, as
+// CheckSearch made sure) are in the keyword index, and defaults to every
+// text field that is.
 func searchFields(c chat.Collection, info collectionInfo, in []string) ([]string, error) {
 	var searchable []string
 	for _, f := range c.Fields {
@@ -177,42 +124,10 @@ func searchFields(c chat.Collection, info collectionInfo, in []string) ([]string
 			if len(searchable) == 0 {
 				return nil, chat.Errorf(chat.CodeInvalid, "collection %s has no text fields indexed for search", c.Name)
 			}
-			return nil, chat.Errorf(chat.CodeInvalid, "cannot search in %q of %s; searchable text fields: %s", name, c.Name, strings.Join(searchable, ", "))
+			return nil, chat.Errorf(chat.CodeInvalid, "cannot search in %q of %s: it is not indexed for search; searchable text fields: %s", name, c.Name, strings.Join(searchable, ", "))
 		}
 	}
 	return in, nil
-}
-
-// searchMode resolves SearchAuto and refuses modes the collection cannot
-// serve, naming those it can.
-func searchMode(c chat.Collection, m SearchMode, keyword bool) (SearchMode, error) {
-	var can []string
-	if keyword {
-		can = append(can, string(SearchKeyword))
-	}
-	if c.Vectorizer {
-		can = append(can, string(SearchHybrid), string(SearchSemantic))
-	}
-	if m == SearchAuto {
-		switch {
-		case c.Vectorizer:
-			return SearchHybrid, nil
-		case keyword:
-			return SearchKeyword, nil
-		}
-	}
-	switch m {
-	case SearchKeyword, SearchHybrid, SearchSemantic:
-		if slices.Contains(can, string(m)) {
-			return m, nil
-		}
-	default:
-		return "", chat.Errorf(chat.CodeInvalid, "unknown search mode %q; use keyword, hybrid or semantic", m)
-	}
-	if len(can) == 0 {
-		return "", chat.Errorf(chat.CodeInvalid, "collection %s cannot be searched: it has no vectorizer and no text fields indexed for search; use query with filters", c.Name)
-	}
-	return "", chat.Errorf(chat.CodeInvalid, "collection %s cannot do %s search; it can do: %s", c.Name, m, strings.Join(can, ", "))
 }
 
 // score reads _additional.score or .distance, which Weaviate sends as a

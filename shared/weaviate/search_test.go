@@ -16,12 +16,12 @@ import (
 func TestSearchKeyword(t *testing.T) {
 	w, rows := sampleWarehouse(t, weaviate.Options{})
 	ctx := context.Background()
-	tbl, err := w.Search(ctx, weaviate.Search{Collection: "Stocks", Text: "AAPL", Mode: weaviate.SearchKeyword, Fields: []string{"symbol", "date"}, Limit: 5})
+	tbl, err := w.Search(ctx, chat.Search{Collection: "Stocks", Text: "AAPL", Mode: chat.SearchKeyword, Fields: []string{"symbol", "date"}, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tbl.Columns; len(got) != 3 || got[2] != (chat.Column{Name: weaviate.ColumnScore, Type: chat.TypeNumber}) {
-		t.Fatalf("columns = %v, want symbol, date, %s", got, weaviate.ColumnScore)
+	if got := tbl.Columns; len(got) != 3 || got[2] != (chat.Column{Name: chat.ColumnScore, Type: chat.TypeNumber}) {
+		t.Fatalf("columns = %v, want symbol, date, %s", got, chat.ColumnScore)
 	}
 	if len(tbl.Rows) != 5 || !tbl.Truncated || tbl.TotalRows != 6 {
 		t.Fatalf("got %d rows (total %d, truncated %v), want 5 of at least 6", len(tbl.Rows), tbl.TotalRows, tbl.Truncated)
@@ -39,7 +39,7 @@ func TestSearchKeyword(t *testing.T) {
 	}
 
 	// Filters narrow the search; a short list is complete.
-	tbl, err = w.Search(ctx, weaviate.Search{Collection: "Stocks", Text: "AAPL", In: []string{"symbol"},
+	tbl, err = w.Search(ctx, chat.Search{Collection: "Stocks", Text: "AAPL", In: []string{"symbol"},
 		Filters: []chat.Filter{{Field: "year", Op: chat.OpEq, Value: 2005.0}}})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func TestSearchKeyword(t *testing.T) {
 	}
 
 	// Nothing to find is an empty table, not an error.
-	tbl, err = w.Search(ctx, weaviate.Search{Collection: "Stocks", Text: `nothing" } like this`})
+	tbl, err = w.Search(ctx, chat.Search{Collection: "Stocks", Text: `nothing" } like this`})
 	if err != nil || len(tbl.Rows) != 0 || tbl.TotalRows != 0 {
 		t.Errorf("no match: %v %v, want an empty table", tbl.Rows, err)
 	}
@@ -66,17 +66,17 @@ func TestSearchRefusals(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string
-		s    weaviate.Search
+		s    chat.Search
 		says string
 	}{
-		{"hybrid without vectorizer", weaviate.Search{Collection: "Stocks", Text: "x", Mode: weaviate.SearchHybrid}, "it can do: keyword"},
-		{"semantic without vectorizer", weaviate.Search{Collection: "Stocks", Text: "x", Mode: weaviate.SearchSemantic}, "keyword"},
-		{"unknown mode", weaviate.Search{Collection: "Stocks", Text: "x", Mode: "fuzzy"}, "keyword, hybrid or semantic"},
-		{"number field", weaviate.Search{Collection: "Stocks", Text: "x", In: []string{"price"}}, "searchable text fields: symbol, month"},
-		{"empty text", weaviate.Search{Collection: "Stocks", Text: "  "}, "empty"},
-		{"control character", weaviate.Search{Collection: "Stocks", Text: "a\x07b"}, "control character"},
-		{"unknown collection", weaviate.Search{Collection: "Nope", Text: "x"}, "SP500, Stocks"},
-		{"unknown field", weaviate.Search{Collection: "Stocks", Text: "x", Fields: []string{"close"}}, "symbol"},
+		{"hybrid without vectorizer", chat.Search{Collection: "Stocks", Text: "x", Mode: chat.SearchHybrid}, "it can do: keyword"},
+		{"semantic without vectorizer", chat.Search{Collection: "Stocks", Text: "x", Mode: chat.SearchSemantic}, "keyword"},
+		{"unknown mode", chat.Search{Collection: "Stocks", Text: "x", Mode: "fuzzy"}, "keyword, hybrid or semantic"},
+		{"number field", chat.Search{Collection: "Stocks", Text: "x", In: []string{"price"}}, "text fields: symbol, month"},
+		{"empty text", chat.Search{Collection: "Stocks", Text: "  "}, "empty"},
+		{"control character", chat.Search{Collection: "Stocks", Text: "a\x07b"}, "control character"},
+		{"unknown collection", chat.Search{Collection: "Nope", Text: "x"}, "SP500, Stocks"},
+		{"unknown field", chat.Search{Collection: "Stocks", Text: "x", Fields: []string{"close"}}, "symbol"},
 	} {
 		_, err := w.Search(ctx, tc.s)
 		if chat.ErrorCode(err) != chat.CodeInvalid || !strings.Contains(chat.ErrorMessage(err), tc.says) {
@@ -121,7 +121,7 @@ func TestSearchVectorModes(t *testing.T) {
 		}
 	}
 
-	tbl, err := w.Search(ctx, weaviate.Search{Collection: "Docs", Text: `say "hi"`, Fields: []string{"body"}, Limit: 1})
+	tbl, err := w.Search(ctx, chat.Search{Collection: "Docs", Text: `say "hi"`, Fields: []string{"body"}, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestSearchVectorModes(t *testing.T) {
 		t.Errorf("hybrid table = %+v, want one row scored 0.9, truncated", tbl)
 	}
 
-	tbl, err = w.Search(ctx, weaviate.Search{Collection: "Named", Text: "fox", Mode: weaviate.SearchSemantic})
+	tbl, err = w.Search(ctx, chat.Search{Collection: "Named", Text: "fox", Mode: chat.SearchSemantic})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +141,11 @@ func TestSearchVectorModes(t *testing.T) {
 	if !contains(q, `nearText:{concepts: ["fox"] targetVectors: ["content"]}`, "_additional{id distance}") {
 		t.Errorf("semantic search sent %s, want nearText on the vectorized named vector", q)
 	}
-	if last := tbl.Columns[len(tbl.Columns)-1]; last.Name != weaviate.ColumnDistance || tbl.Rows[1][1] != 0.3 {
-		t.Errorf("semantic table = %+v, want a %s column", tbl, weaviate.ColumnDistance)
+	if last := tbl.Columns[len(tbl.Columns)-1]; last.Name != chat.ColumnDistance || tbl.Rows[1][1] != 0.3 {
+		t.Errorf("semantic table = %+v, want a %s column", tbl, chat.ColumnDistance)
 	}
 
-	if _, err := w.Search(ctx, weaviate.Search{Collection: "Docs", Text: "fox", Mode: weaviate.SearchKeyword, Fields: []string{"body"}}); err != nil {
+	if _, err := w.Search(ctx, chat.Search{Collection: "Docs", Text: "fox", Mode: chat.SearchKeyword, Fields: []string{"body"}}); err != nil {
 		t.Fatal(err)
 	}
 	if q = sent.Load().(string); !strings.Contains(q, `bm25:{query: "fox", properties: ["body"]}`) {

@@ -67,7 +67,7 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Warehouse implements chat.Warehouse (and Searcher) on Weaviate. It is
+// Warehouse implements chat.Warehouse and chat.Searcher on Weaviate. It is
 // safe for concurrent use: the client is created once and shared, and the
 // only mutable state is the schema cache, guarded by its mutex.
 type Warehouse struct {
@@ -81,7 +81,7 @@ type Warehouse struct {
 
 var (
 	_ chat.Warehouse = (*Warehouse)(nil)
-	_ Searcher       = (*Warehouse)(nil)
+	_ chat.Searcher  = (*Warehouse)(nil)
 )
 
 // New creates the client. It sends nothing to Weaviate, so a cold start
