@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -21,15 +22,19 @@ type Dataset struct {
 	IDs        []string
 }
 
-// Warehouse answers queries and aggregations over datasets in memory. It
-// is immutable after NewWarehouse, so any number of turns may use it at once.
+// Warehouse answers queries, aggregations and keyword searches over
+// datasets in memory. It is immutable after NewWarehouse, so any number of
+// turns may use it at once.
 type Warehouse struct {
 	schema chat.Schema
 	data   map[string]Dataset
 	rowCap int
 }
 
-var _ chat.Warehouse = (*Warehouse)(nil)
+var (
+	_ chat.Warehouse = (*Warehouse)(nil)
+	_ chat.Searcher  = (*Warehouse)(nil)
+)
 
 // NewWarehouse indexes datasets. rowCap bounds the rows of any one table.
 func NewWarehouse(datasets []Dataset, rowCap int) (*Warehouse, error) {
@@ -49,6 +54,9 @@ func NewWarehouse(datasets []Dataset, rowCap int) (*Warehouse, error) {
 				return nil, fmt.Errorf("embedded.NewWarehouse: %s row %d has %d cells, want %d", d.Collection.Name, i, len(r), len(d.Collection.Fields))
 			}
 		}
+		// Nothing here computes vectors, so the schema must not promise
+		// hybrid or semantic search, whatever the dataset declares.
+		d.Collection.Vectorizer = false
 		w.data[d.Collection.Name] = d
 		w.schema.Collections = append(w.schema.Collections, d.Collection)
 	}
@@ -87,7 +95,13 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		}
 		return 0
 	})
-	fields := q.Fields
+	return project(d, q.Fields, match, q.Limit), nil
+}
+
+// project builds the table of the given rows (indexes into d.Rows, in
+// order) with the named fields, all fields when none are named, keeping
+// the first limit rows.
+func project(d Dataset, fields []string, match []int, limit int) chat.Table {
 	if len(fields) == 0 {
 		fields = d.Collection.FieldNames()
 	}
@@ -97,8 +111,8 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		idx[i] = fieldIndex(d.Collection, name)
 		t.Columns = append(t.Columns, chat.Column{Name: name, Type: d.Collection.Fields[idx[i]].Type})
 	}
-	if len(match) > q.Limit {
-		match, t.Truncated = match[:q.Limit], true
+	if len(match) > limit {
+		match, t.Truncated = match[:limit], true
 	}
 	t.Rows = make([][]any, len(match))
 	t.Sources = make([]chat.Source, len(match))
@@ -108,9 +122,95 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 			row[j] = d.Rows[r][k]
 		}
 		t.Rows[i] = row
-		t.Sources[i] = chat.Source{Collection: q.Collection, ID: d.IDs[r]}
+		t.Sources[i] = chat.Source{Collection: d.Collection.Name, ID: d.IDs[r]}
+	}
+	return t
+}
+
+// Search implements chat.Searcher with keyword search only: with no
+// vectorizer there is nothing to rank by meaning, so hybrid and semantic
+// are CodeInvalid (every collection here reports no vectorizer, so
+// CheckSearch refuses them and names keyword instead).
+//
+// The score of a row is the number of distinct words of the text that
+// appear among the words of its searched fields (s.In, or every text
+// field when empty). Words are maximal runs of letters and digits, compared
+// case-insensitively, so "msft" finds "MSFT" and "2008" finds the month
+// "2008-10". Rows scoring zero are not results; the rest come best first,
+// ties in dataset order, and TotalRows counts all of them. It is a plain
+// overlap count rather than BM25: enough to look values up by their words
+// in local runs, with no index to build or keep.
+func (w *Warehouse) Search(ctx context.Context, s chat.Search) (chat.Table, error) {
+	s, err := w.schema.CheckSearch(s, w.rowCap)
+	if err != nil {
+		return chat.Table{}, err
+	}
+	if s.Mode != chat.SearchKeyword {
+		// Unreachable while NewWarehouse clears Vectorizer; kept so a
+		// change there cannot turn a semantic search into a keyword one.
+		return chat.Table{}, chat.Errorf(chat.CodeInvalid, "collection %s cannot do %s search here (no vectorizer); it can do: keyword", s.Collection, s.Mode)
+	}
+	d := w.data[s.Collection]
+	match, err := w.filter(ctx, d, s.Filters)
+	if err != nil {
+		return chat.Table{}, err
+	}
+	var in []int
+	for i, f := range d.Collection.Fields {
+		if (len(s.In) == 0 && f.Type == chat.TypeText) || slices.Contains(s.In, f.Name) {
+			in = append(in, i)
+		}
+	}
+	// Each distinct word of the text gets a slot in found, reset per row.
+	want := map[string]int{}
+	for _, word := range words(s.Text) {
+		if _, dup := want[word]; !dup {
+			want[word] = len(want)
+		}
+	}
+	found := make([]bool, len(want))
+	type hit struct {
+		row   int
+		score int
+	}
+	var hits []hit
+	for n, r := range match {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return chat.Table{}, chat.Wrap(ctx.Err(), chat.CodeDeadline, "embedded.Search", "the search ran out of time")
+		}
+		clear(found)
+		score := 0
+		for _, i := range in {
+			text, _ := d.Rows[r][i].(string) // nil cells hold no words
+			for _, word := range words(text) {
+				if k, ok := want[word]; ok && !found[k] {
+					found[k], score = true, score+1
+				}
+			}
+		}
+		if score > 0 {
+			hits = append(hits, hit{row: r, score: score})
+		}
+	}
+	// Stable, so equal scores keep dataset order.
+	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.score, a.score) })
+	rows := make([]int, len(hits))
+	for i, h := range hits {
+		rows[i] = h.row
+	}
+	t := project(d, s.Fields, rows, s.Limit)
+	t.Columns = append(t.Columns, chat.Column{Name: chat.ColumnScore, Type: chat.TypeNumber})
+	for i := range t.Rows {
+		t.Rows[i] = append(t.Rows[i], float64(hits[i].score))
 	}
 	return t, nil
+}
+
+// words splits s into lower-cased runs of letters and digits.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
 }
 
 // Aggregate implements chat.Warehouse.
