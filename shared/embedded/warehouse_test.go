@@ -36,6 +36,11 @@ func TestWarehouseContract(t *testing.T) {
 	chattest.TestWarehouse(t, w, rows, 500)
 }
 
+func TestSearcherContract(t *testing.T) {
+	w, rows := newSampleWarehouse(t, 500)
+	chattest.TestSearcher(t, w, rows, 500)
+}
+
 func TestLike(t *testing.T) {
 	cases := []struct {
 		pattern, s string

@@ -14,3 +14,10 @@ func TestWarehouseContract(t *testing.T) {
 	t.Logf("seeded the sample in %s:\n%s", seeded.took, seeded.progress)
 	chattest.TestWarehouse(t, w, rows, 500)
 }
+
+// TestSearcherContract runs the keyword search contract the embedded
+// warehouse passes too.
+func TestSearcherContract(t *testing.T) {
+	w, rows := sampleWarehouse(t, weaviate.Options{RowCap: 500})
+	chattest.TestSearcher(t, w, rows, 500)
+}
