@@ -46,13 +46,17 @@ func DefaultLimits() Limits {
 type Agent struct {
 	model     Model
 	warehouse Warehouse
-	limits    Limits
-	tools     *toolbox
+	// searcher is the warehouse itself when it implements Searcher, nil
+	// otherwise; the search tool is declared only when it is set.
+	searcher Searcher
+	limits   Limits
+	tools    *toolbox
 	// toolTokens estimates the tool declarations sent with every request.
 	toolTokens int
 }
 
-// NewAgent checks the limits and builds the tool declarations once.
+// NewAgent checks the limits and builds the tool declarations once. The
+// search tool is among them when warehouse also implements Searcher.
 func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	if model == nil || warehouse == nil {
 		return nil, errors.New("chat.NewAgent: model and warehouse are required")
@@ -60,7 +64,8 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	if limits.MaxModelRequests < 1 || limits.MaxTotalTokens < 1 || limits.RowCap < 1 || limits.ChartPoints < 1 || limits.HistoryTokens < 0 {
 		return nil, fmt.Errorf("chat.NewAgent: limits must be positive: %+v", limits)
 	}
-	tb, err := newToolbox(limits.RowCap)
+	searcher, _ := warehouse.(Searcher)
+	tb, err := newToolbox(limits.RowCap, searcher != nil)
 	if err != nil {
 		return nil, fmt.Errorf("chat.NewAgent: %w", err)
 	}
@@ -68,7 +73,7 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	return &Agent{model: model, warehouse: warehouse, limits: limits, tools: tb, toolTokens: n}, nil
+	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n}, nil
 }
 
 // Tools returns the declarations the model is given.
@@ -97,7 +102,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema)}}
+	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema, a.searcher != nil)}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
 
@@ -234,15 +239,25 @@ func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelTex
 }
 
 // SystemPrompt tells the model what it can use: the collections, their
-// fields and types, and the rules that keep numbers honest.
-func SystemPrompt(s Schema) string {
+// fields and types, and the rules that keep numbers honest. search says
+// whether the search tool is declared; only then are search and the
+// collections that can rank by meaning mentioned, so the prompt never
+// offers a tool the model does not have.
+func SystemPrompt(s Schema, search bool) string {
 	var b strings.Builder
 	b.WriteString("You are a data analyst. Answer questions about the data below by calling tools; " +
 		"every number in your answer must come from a tool result, never from memory. " +
-		"Use query for rows, aggregate for count/mean/min/max/sum (optionally grouped), and chart to plot a table. " +
-		"Dates are \"YYYY-MM-DD\" strings. Keep answers short and cite the figures you used.\n\nCollections:\n")
+		"Use query for rows, aggregate for count/mean/min/max/sum (optionally grouped), and chart to plot a table. ")
+	if search {
+		b.WriteString("Use search to find rows by the words of a text (keyword) or, on collections marked [vectorizer], by meaning (hybrid, semantic); " +
+			"prefer query when the question states exact conditions. ")
+	}
+	b.WriteString("Dates are \"YYYY-MM-DD\" strings. Keep answers short and cite the figures you used.\n\nCollections:\n")
 	for _, c := range s.Collections {
 		fmt.Fprintf(&b, "- %s", c.Name)
+		if search && c.Vectorizer {
+			b.WriteString(" [vectorizer]")
+		}
 		if c.Description != "" {
 			fmt.Fprintf(&b, " (%s)", c.Description)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,14 +160,18 @@ func hasResult(msgs []chat.Message, id string) bool {
 
 func TestInvalidToolCallsGoBackToTheModel(t *testing.T) {
 	cases := map[string]chat.ToolCall{
-		"not json":           call("x", "query", `{"collection":`),
-		"unknown tool":       call("x", "drop_table", `{}`),
-		"schema violation":   call("x", "query", `{"collection":"Prices"}`),
-		"unknown field":      call("x", "query", `{"collection":"Prices","fields":["nope"],"filters":null,"sort":null,"limit":null}`),
-		"wrong value type":   call("x", "query", `{"collection":"Prices","fields":null,"filters":[{"field":"year","op":"eq","value":"2008"}],"sort":null,"limit":null}`),
-		"unknown collection": call("x", "aggregate", `{"collection":"Nope","metrics":[{"op":"count","field":null}],"group_by":null,"filters":null,"sort":null,"limit":null}`),
-		"chart before data":  call("x", "chart", `{"type":"line","x":"day","y":"price","color":null,"table":null,"title":null}`),
-		"limit over the cap": call("x", "query", `{"collection":"Prices","fields":null,"filters":null,"sort":null,"limit":501}`),
+		"not json":            call("x", "query", `{"collection":`),
+		"unknown tool":        call("x", "drop_table", `{}`),
+		"schema violation":    call("x", "query", `{"collection":"Prices"}`),
+		"unknown field":       call("x", "query", `{"collection":"Prices","fields":["nope"],"filters":null,"sort":null,"limit":null}`),
+		"wrong value type":    call("x", "query", `{"collection":"Prices","fields":null,"filters":[{"field":"year","op":"eq","value":"2008"}],"sort":null,"limit":null}`),
+		"unknown collection":  call("x", "aggregate", `{"collection":"Nope","metrics":[{"op":"count","field":null}],"group_by":null,"filters":null,"sort":null,"limit":null}`),
+		"chart before data":   call("x", "chart", `{"type":"line","x":"day","y":"price","color":null,"table":null,"title":null}`),
+		"limit over the cap":  call("x", "query", `{"collection":"Prices","fields":null,"filters":null,"sort":null,"limit":501}`),
+		"search mode unknown": call("x", "search", `{"collection":"Prices","text":"a","mode":"fuzzy","in":null,"fields":null,"filters":null,"limit":null}`),
+		"search in a number":  call("x", "search", `{"collection":"Prices","text":"a","mode":null,"in":["price"],"fields":null,"filters":null,"limit":null}`),
+		"search by meaning":   call("x", "search", `{"collection":"Prices","text":"a","mode":"semantic","in":null,"fields":null,"filters":null,"limit":null}`),
+		"search without in":   call("x", "search", `{"collection":"Prices","text":"a","mode":null,"fields":null,"filters":null,"limit":null}`),
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -277,5 +282,174 @@ func TestHistoryKeepsWholeTurnsWithinBudget(t *testing.T) {
 	}
 	if !strings.HasPrefix(msgs[len(msgs)-3-1].Content, "question 49") {
 		t.Fatalf("the newest turn must be kept")
+	}
+}
+
+const searchB = `{"collection":"Prices","text":"b","mode":null,"in":["symbol"],"fields":["day","symbol","price"],"filters":null,"limit":null}`
+
+func toolNames(specs []chat.ToolSpec) []string {
+	var names []string
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// TestSearchTool: the embedded warehouse is a Searcher, so the model is
+// offered search, and its ranked rows become the turn's table.
+func TestSearchTool(t *testing.T) {
+	chart := `{"type":"bar","x":"day","y":"price","color":null,"table":null,"title":null}`
+	m := &chattest.ScriptedModel{Reply: func(_ context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		switch n {
+		case 1:
+			return chattest.Calls(10, call("s", chat.ToolSearch, searchB)), nil
+		case 2:
+			return chattest.Calls(10, call("c", chat.ToolChart, chart)), nil
+		}
+		return chattest.Answer("B traded at 30.", 10), nil
+	}}
+	res, err := newAgent(t, m, nil).Run(context.Background(), nil, "what about b?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := m.Requests()[0]
+	if got := toolNames(first.Tools); !slices.Equal(got, []string{"describe", "query", "aggregate", "chart", "search"}) {
+		t.Errorf("tools = %v, want search after the others", got)
+	}
+	if prompt := first.Messages[0].Content; !strings.Contains(prompt, "Use search to find rows") {
+		t.Errorf("system prompt does not mention search:\n%s", prompt)
+	}
+	result := m.Requests()[1].Messages[3]
+	for _, want := range []string{`"table_id":"t1"`, `"collection":"Prices"`, `"total_rows":1`, `"name":"_score"`, `["2009-01-02","B",30,1]`} {
+		if result.ToolCallID != "s" || !strings.Contains(result.Content, want) {
+			t.Errorf("search result %s lacks %s", result.Content, want)
+		}
+	}
+	if res.Table == nil || len(res.Table.Rows) != 1 || res.Table.ColumnIndex(chat.ColumnScore) != 3 || res.Chart == nil {
+		t.Fatalf("table %+v, chart %v: want the one B row with its score, charted", res.Table, res.Chart != nil)
+	}
+}
+
+// plainWarehouse hides every method but the Warehouse ones, as a store
+// without search would be.
+type plainWarehouse struct{ chat.Warehouse }
+
+func TestSearchToolOnlyWithASearcher(t *testing.T) {
+	m := &chattest.ScriptedModel{Reply: func(_ context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		if n == 1 {
+			return chattest.Calls(10, call("s", chat.ToolSearch, searchB)), nil
+		}
+		return chattest.Answer("no search", 10), nil
+	}}
+	a, err := chat.NewAgent(m, plainWarehouse{tinyWarehouse(t)}, chat.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := toolNames(a.Tools()); !slices.Equal(got, []string{"describe", "query", "aggregate", "chart"}) {
+		t.Errorf("tools = %v, want no search", got)
+	}
+	if _, err := a.Run(context.Background(), nil, "q"); err != nil {
+		t.Fatal(err)
+	}
+	first := m.Requests()[0]
+	if got := toolNames(first.Tools); slices.Contains(got, chat.ToolSearch) {
+		t.Errorf("request declares %v, want no search", got)
+	}
+	if prompt := first.Messages[0].Content; strings.Contains(prompt, "search") {
+		t.Errorf("system prompt mentions search without a Searcher:\n%s", prompt)
+	}
+	result := m.Requests()[1].Messages[3]
+	if !strings.Contains(result.Content, `unknown tool \"search\"; available tools: describe, query, aggregate, chart"`) {
+		t.Errorf("a search call without a Searcher got %s, want unknown tool", result.Content)
+	}
+}
+
+// searchingWarehouse is a Warehouse whose Search the test decides.
+type searchingWarehouse struct {
+	chat.Warehouse
+	search func(context.Context, chat.Search) (chat.Table, error)
+}
+
+func (w searchingWarehouse) Search(ctx context.Context, s chat.Search) (chat.Table, error) {
+	return w.search(ctx, s)
+}
+
+// TestSearchToolSendsTheCheckedSearch: the Searcher gets the search as
+// CheckSearch leaves it, and its failures go back to the model.
+func TestSearchToolSendsTheCheckedSearch(t *testing.T) {
+	var got []chat.Search
+	w := searchingWarehouse{Warehouse: tinyWarehouse(t), search: func(_ context.Context, s chat.Search) (chat.Table, error) {
+		got = append(got, s) // calls of one response may run at once; there is one per response here
+		if len(got) == 2 {
+			return chat.Table{}, chat.Errorf(chat.CodeUnavailable, "search backend down")
+		}
+		return chat.Table{Columns: []chat.Column{{Name: "symbol", Type: chat.TypeText}, {Name: chat.ColumnScore, Type: chat.TypeNumber}}, Rows: [][]any{{"A", 1.0}}, TotalRows: 1}, nil
+	}}
+	args := `{"collection":"Prices","text":"  a  ","mode":null,"in":null,"fields":["symbol"],"filters":[{"field":"year","op":"gte","value":2009}],"limit":null}`
+	m := &chattest.ScriptedModel{Reply: func(_ context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		if n <= 2 {
+			return chattest.Calls(10, call(fmt.Sprint("s", n), chat.ToolSearch, args)), nil
+		}
+		return chattest.Answer("done", 10), nil
+	}}
+	a, err := chat.NewAgent(m, w, chat.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Run(context.Background(), nil, "q"); err != nil {
+		t.Fatal(err)
+	}
+	want := chat.Search{Collection: "Prices", Text: "a", Mode: chat.SearchKeyword, Fields: []string{"symbol"},
+		Filters: []chat.Filter{{Field: "year", Op: chat.OpGte, Value: int64(2009)}}, Limit: chat.DefaultLimits().RowCap}
+	if len(got) != 2 {
+		t.Fatalf("searcher called %d times, want 2", len(got))
+	}
+	if s := got[0]; s.Collection != want.Collection || s.Text != want.Text || s.Mode != want.Mode || s.Limit != want.Limit ||
+		s.In != nil || !slices.Equal(s.Fields, want.Fields) || len(s.Filters) != 1 || s.Filters[0] != want.Filters[0] {
+		t.Errorf("searcher got %+v, want %+v", s, want)
+	}
+	last := m.Requests()[2].Messages
+	if r := last[len(last)-1]; r.ToolCallID != "s2" || !strings.Contains(r.Content, "the data store is unavailable right now: search backend down") {
+		t.Errorf("failed search reached the model as %s, want the unavailable message", r.Content)
+	}
+}
+
+// TestToolSchemasAreStrict walks every declared schema: each object lists
+// all its properties as required and allows no others, which strict
+// function calling demands, so a tool cannot quietly fall out of it.
+func TestToolSchemasAreStrict(t *testing.T) {
+	var walk func(path string, s any)
+	walk = func(path string, s any) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			return
+		}
+		if props, ok := m["properties"].(map[string]any); ok {
+			var keys, required []string
+			for k, v := range props {
+				keys = append(keys, k)
+				walk(path+"."+k, v)
+			}
+			for _, r := range m["required"].([]any) {
+				required = append(required, r.(string))
+			}
+			slices.Sort(keys)
+			if !slices.Equal(keys, required) || m["additionalProperties"] != false {
+				t.Errorf("%s: required %v of %v, additionalProperties %v: want all required, none additional", path, required, keys, m["additionalProperties"])
+			}
+		}
+		walk(path+"[]", m["items"])
+		if alts, ok := m["anyOf"].([]any); ok {
+			for i, alt := range alts {
+				walk(fmt.Sprintf("%s|%d", path, i), alt)
+			}
+		}
+	}
+	for _, spec := range newAgent(t, &chattest.ScriptedModel{}, nil).Tools() {
+		var s any
+		if err := json.Unmarshal(spec.Parameters, &s); err != nil {
+			t.Fatalf("%s: %v", spec.Name, err)
+		}
+		walk(spec.Name, s)
 	}
 }

@@ -19,6 +19,7 @@ const (
 	ToolQuery     = "query"
 	ToolAggregate = "aggregate"
 	ToolChart     = "chart"
+	ToolSearch    = "search" // declared only when the warehouse is a Searcher
 )
 
 // tool is one callable tool: its declaration and the compiled schema its
@@ -36,8 +37,9 @@ type toolbox struct {
 
 // The schemas follow OpenAI's strict mode: every property is required and
 // optional ones are nullable, with no additional properties. The same
-// schema validates what any model sends.
-func newToolbox(rowCap int) (*toolbox, error) {
+// schema validates what any model sends. search adds the search tool,
+// which only a warehouse that is also a Searcher can serve.
+func newToolbox(rowCap int, search bool) (*toolbox, error) {
 	value := obj{"anyOf": []any{
 		obj{"type": "string"}, obj{"type": "number"}, obj{"type": "boolean"},
 		obj{"type": "array", "items": obj{"anyOf": []any{obj{"type": "string"}, obj{"type": "number"}}}},
@@ -55,17 +57,19 @@ func newToolbox(rowCap int) (*toolbox, error) {
 	}
 	limit := obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": rowCap, "description": fmt.Sprintf("Maximum rows, at most %d; null for the maximum.", rowCap)}
 	nullableString := func(desc string) obj { return obj{"type": []string{"string", "null"}, "description": desc} }
+	fields := obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}, "description": "Fields to return; null for all."}
 
-	defs := []struct {
+	type def struct {
 		name, desc string
 		params     obj
-	}{
+	}
+	defs := []def{
 		{ToolDescribe, "List the collections with their fields and types, or one collection's.", strictObject(obj{
 			"collection": nullableString("A collection name, or null for all."),
 		})},
 		{ToolQuery, "Fetch rows of one collection with filters, sort, limit and selected fields. The rows become a table (table_id) that chart can plot.", strictObject(obj{
 			"collection": obj{"type": "string"},
-			"fields":     obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}, "description": "Fields to return; null for all."},
+			"fields":     fields,
 			"filters":    filters,
 			"sort":       sort("fields"),
 			"limit":      limit,
@@ -89,6 +93,23 @@ func newToolbox(rowCap int) (*toolbox, error) {
 			"table": nullableString("table_id to plot, or null for the latest table."),
 			"title": nullableString("Chart title, or null."),
 		})},
+	}
+	if search {
+		desc := fmt.Sprintf("Find the rows of one collection most relevant to a text, best first: keyword matches its words in text fields; "+
+			"hybrid and semantic also match meaning, on collections with a vectorizer only. Use it to look things up by words or meaning; use query for exact conditions. "+
+			"The rows, with a relevance column (%s, or %s for semantic where lower is closer), become a table.", ColumnScore, ColumnDistance)
+		defs = append(defs, def{ToolSearch, desc, strictObject(obj{
+			"collection": obj{"type": "string"},
+			"text":       obj{"type": "string", "description": fmt.Sprintf("What to look for, at most %d bytes.", MaxSearchText)},
+			// anyOf rather than a nullable enum: a null inside "enum" is
+			// refused by some providers' schema checks.
+			"mode": obj{"anyOf": []any{obj{"type": "string", "enum": SearchModes()}, obj{"type": "null"}},
+				"description": "keyword, hybrid or semantic; null for hybrid where the collection has a vectorizer, keyword otherwise."},
+			"in":      obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}, "description": "Text fields to search in; null for all."},
+			"fields":  fields,
+			"filters": filters,
+			"limit":   limit,
+		})})
 	}
 	tb := &toolbox{tools: map[string]tool{}}
 	for _, d := range defs {
@@ -153,6 +174,8 @@ type describeArgs struct {
 
 type queryArgs = Query
 
+type searchArgs = Search
+
 type aggregateArgs struct {
 	Collection string `json:"collection"`
 	Metrics    []struct {
@@ -211,11 +234,15 @@ type dataResult struct {
 	err     error
 }
 
-// runData runs a describe, query or aggregate call.
+// runData runs a describe, query, aggregate or search call.
 func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataResult {
 	t, ok := a.tools.tools[call.Name]
 	if !ok {
-		return dataResult{err: Errorf(CodeInvalid, "unknown tool %q; available tools: %s, %s, %s, %s", call.Name, ToolDescribe, ToolQuery, ToolAggregate, ToolChart)}
+		names := make([]string, len(a.tools.specs))
+		for i, s := range a.tools.specs {
+			names[i] = s.Name
+		}
+		return dataResult{err: Errorf(CodeInvalid, "unknown tool %q; available tools: %s", call.Name, strings.Join(names, ", "))}
 	}
 	switch call.Name {
 	case ToolDescribe:
@@ -268,6 +295,22 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 			return dataResult{err: err}
 		}
 		return dataResult{table: &tbl, source: agg.Collection}
+	case ToolSearch:
+		// The tool is declared only when a.searcher is set, so the lookup
+		// above has already refused it otherwise.
+		var s searchArgs
+		if err := t.decode(call.Arguments, &s); err != nil {
+			return dataResult{err: err}
+		}
+		s, err := schema.CheckSearch(s, a.limits.RowCap)
+		if err != nil {
+			return dataResult{err: err}
+		}
+		tbl, err := a.searcher.Search(ctx, s)
+		if err != nil {
+			return dataResult{err: err}
+		}
+		return dataResult{table: &tbl, source: s.Collection}
 	}
 	return dataResult{err: Errorf(CodeInvalid, "tool %s cannot run here", call.Name)}
 }
