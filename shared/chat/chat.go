@@ -1,6 +1,7 @@
 // Package chat is the domain of the data-analysis agent: the values a chat
 // turn is made of (messages, tables, charts, usage), the ports it depends on
-// (Model, Warehouse, Memory) and the agent loop that ties them together.
+// (Model, Warehouse with its optional Searcher, Memory) and the agent loop
+// that ties them together.
 //
 // It imports only the standard library and a JSON Schema validator, so the
 // HTTP layer, the Lambda functions and every adapter can depend on it while
