@@ -61,7 +61,37 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 	if len(a.Embedded) > 0 {
 		logger.Warn("running on embedded defaults; set the variables named here for a deployed stack", slog.Any("embedded", a.Embedded))
 	}
-	return httpadapter.NewV2(a.Handler).ProxyWithContext, nil
+	proxy := httpadapter.NewV2(a.Handler).ProxyWithContext
+	return func(ctx context.Context, ev eventV2) (responseV2, error) {
+		ctx, cancel := gatewayDeadline(ctx, ev)
+		defer cancel()
+		return proxy(ctx, ev)
+	}, nil
+}
+
+// gatewayTimeout is API Gateway's integration limit. Its clock starts when
+// the request arrives, which on a cold start is before init ran, so the
+// invocation's own deadline alone can leave the client with a gateway
+// timeout for a turn the function then stores.
+const gatewayTimeout = 29 * time.Second
+
+// gatewayDeadline bounds ctx by the earlier of the invocation's deadline
+// and the gateway's, counted from the request's arrival time. An event
+// whose gateway deadline has already passed is a replay (`sam local
+// invoke -e`, a test fixture), not a live request: it keeps the
+// invocation's deadline only.
+func gatewayDeadline(ctx context.Context, ev eventV2) (context.Context, context.CancelFunc) {
+	if ev.RequestContext.TimeEpoch <= 0 {
+		return context.WithCancel(ctx)
+	}
+	d := time.UnixMilli(ev.RequestContext.TimeEpoch).Add(gatewayTimeout)
+	if !d.After(time.Now()) {
+		return context.WithCancel(ctx)
+	}
+	if own, ok := ctx.Deadline(); ok && own.Before(d) {
+		d = own
+	}
+	return context.WithDeadline(ctx, d)
 }
 
 // secretFetcher reads a secret's value by ARN.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // loadEvent reads one of the sample events that `sam local invoke -e` uses.
@@ -117,5 +118,28 @@ func TestKeyComesFromTheSecretOnce(t *testing.T) {
 	failing := func(context.Context, string) (string, error) { return "", errors.New("AccessDeniedException") }
 	if _, err := build(func(k string) string { return env[k] }, io.Discard, failing); err == nil || !strings.Contains(err.Error(), "OpenAI key") {
 		t.Fatalf("a failed secret read must fail init with a clear error, got %v", err)
+	}
+}
+
+func TestGatewayDeadlineFromArrival(t *testing.T) {
+	arrived := time.Now().Add(-10 * time.Second) // a cold start spent 10 s before the handler ran
+	ev := loadEvent(t, "health.json")
+	ev.RequestContext.TimeEpoch = arrived.UnixMilli()
+	lambdaCtx, cancel := context.WithTimeout(context.Background(), 29*time.Second)
+	defer cancel()
+	ctx, stop := gatewayDeadline(lambdaCtx, ev)
+	defer stop()
+	d, _ := ctx.Deadline()
+	if want := arrived.Add(gatewayTimeout); d.Sub(want).Abs() > time.Millisecond {
+		t.Fatalf("deadline %v, want the gateway's %v (earlier than the invocation's)", d, want)
+	}
+}
+
+func TestReplayedEventKeepsTheInvocationDeadline(t *testing.T) {
+	ev := loadEvent(t, "chat.json") // its timeEpoch is long past
+	ctx, stop := gatewayDeadline(context.Background(), ev)
+	defer stop()
+	if _, ok := ctx.Deadline(); ok {
+		t.Fatal("a replayed event got a deadline in the past")
 	}
 }

@@ -129,7 +129,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 
 	for {
 		if ctx.Err() != nil {
-			return a.deadline(finish, tables)
+			return a.stopped(ctx, finish, tables)
 		}
 		if usage.ModelRequests >= a.limits.MaxModelRequests {
 			return finish(FinishUsageLimit, LimitModelRequests, ""), nil
@@ -141,7 +141,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		resp, err := a.model.Complete(ctx, ModelRequest{Messages: msgs, Tools: a.tools.specs})
 		if err != nil {
 			if ctx.Err() != nil || ErrorCode(err) == CodeDeadline {
-				return a.deadline(finish, tables)
+				return a.stopped(ctx, finish, tables)
 			}
 			return Result{}, err
 		}
@@ -165,7 +165,13 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	}
 }
 
-func (a *Agent) deadline(finish func(FinishReason, string, string) Result, tables turnTables) (Result, error) {
+// stopped ends a turn whose context is done. A caller that went away
+// (cancelled, not timed out) gets no answer and nothing is stored; a
+// deadline keeps what was found so far.
+func (a *Agent) stopped(ctx context.Context, finish func(FinishReason, string, string) Result, tables turnTables) (Result, error) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return Result{}, Wrap(ctx.Err(), CodeDeadline, "chat.Run", "the request was cancelled")
+	}
 	if len(tables.tables) == 0 {
 		return Result{}, Errorf(CodeDeadline, "the turn ran out of time before finding anything; ask a narrower question or try again")
 	}
@@ -183,7 +189,16 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 		if c.Name == ToolChart {
 			continue
 		}
-		wg.Go(func() { results[i] = a.runData(ctx, schema, c) })
+		wg.Go(func() {
+			// A panic in an adapter must not take down the process and
+			// every other user's turn with it: it becomes a tool error.
+			defer func() {
+				if v := recover(); v != nil {
+					results[i] = dataResult{err: &Error{Code: CodeInternal, Op: "chat.runData " + c.Name, Err: fmt.Errorf("panic: %v", v)}}
+				}
+			}()
+			results[i] = a.runData(ctx, schema, c)
+		})
 	}
 	wg.Wait()
 

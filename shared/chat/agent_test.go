@@ -453,3 +453,41 @@ func TestToolSchemasAreStrict(t *testing.T) {
 		walk(spec.Name, s)
 	}
 }
+
+// panicWarehouse fails in a way no adapter should, to prove the loop
+// contains it.
+type panicWarehouse struct{ chat.Warehouse }
+
+func (panicWarehouse) Query(context.Context, chat.Query) (chat.Table, error) { panic("adapter bug") }
+
+func TestPanickingToolBecomesToolError(t *testing.T) {
+	m := &chattest.ScriptedModel{Reply: func(_ context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		if n == 1 {
+			return chattest.Calls(10, call("q", "query", queryA)), nil
+		}
+		if last := req.Messages[len(req.Messages)-1]; !strings.Contains(last.Content, `"error"`) || strings.Contains(last.Content, "adapter bug") {
+			return chat.ModelResponse{}, fmt.Errorf("want a tool error without internals, got %q", last.Content)
+		}
+		return chattest.Answer("recovered", 10), nil
+	}}
+	a, err := chat.NewAgent(m, panicWarehouse{tinyWarehouse(t)}, chat.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Run(context.Background(), nil, "q")
+	if err != nil || res.Answer != "recovered" {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestCancelledTurnStoresNothing(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &chattest.ScriptedModel{Reply: func(_ context.Context, _ chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		cancel() // the client goes away while the model works
+		return chattest.Calls(10, call(fmt.Sprint("c", n), "query", queryA)), nil
+	}}
+	_, err := newAgent(t, m, nil).Run(ctx, nil, "q")
+	if err == nil {
+		t.Fatal("a cancelled turn produced a result to store")
+	}
+}

@@ -104,6 +104,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			MaxOutputTokens: p.int("OPENAI_MAX_OUTPUT_TOKENS", 0, 0, 1_000_000),
 		},
 	}
+	if c.SaveReserve >= c.TurnTimeout {
+		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))
+	}
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)
 	}

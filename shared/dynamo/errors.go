@@ -36,6 +36,15 @@ func (s *Store) translate(ctx context.Context, op, subject, where string, err er
 		e.Message = fmt.Sprintf(format, args...)
 		return e
 	}
+	// operator keeps what only the operator can act on (table names,
+	// endpoints, credentials, addresses) in the logged error; the caller
+	// gets a plain "unavailable, try again".
+	operator := func(format string, args ...any) error {
+		e.Code = chat.CodeUnavailable
+		e.Message = fmt.Sprintf("the conversation store is unavailable (%s of %s); try again shortly", op, subject)
+		e.Err = fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), e.Err)
+		return e
+	}
 	var (
 		api      smithy.APIError
 		notFound *types.ResourceNotFoundException
@@ -48,7 +57,7 @@ func (s *Store) translate(ctx context.Context, op, subject, where string, err er
 		e.Message = fmt.Sprintf("the request ran out of time during %s of %s", op, subject)
 		return e
 	case errors.As(err, &notFound):
-		return unavailable("the conversation table %q does not exist (%s of %s); create it (make table) or set TABLE_NAME to the table's name", s.table, op, subject)
+		return operator("the conversation table %q does not exist; create it (make table) or set TABLE_NAME to the table's name", s.table)
 	case errors.As(err, &api):
 		switch api.ErrorCode() {
 		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "TransactionInProgressException":
@@ -68,14 +77,14 @@ func (s *Store) translate(ctx context.Context, op, subject, where string, err er
 			return unavailable("the conversation store failed (%s of %s); try again shortly", op, subject)
 		case "UnrecognizedClientException", "AccessDeniedException", "InvalidSignatureException",
 			"MissingAuthenticationTokenException", "ExpiredTokenException", "IncompleteSignatureException":
-			return unavailable("the conversation store refused this service's AWS credentials (%s of %s); check the function's role or AWS credentials", op, subject)
+			return operator("DynamoDB refused this service's AWS credentials; check the function's role or AWS credentials")
 		}
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return unavailable("cannot reach the conversation store (%s of %s): connection refused; check AWS_ENDPOINT_URL_DYNAMODB and that DynamoDB is reachable", op, subject)
+		return operator("cannot reach DynamoDB: connection refused; check AWS_ENDPOINT_URL_DYNAMODB and that DynamoDB is reachable")
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()):
 		return unavailable("the conversation store did not answer in time (%s of %s); try again shortly", op, subject)
 	case errors.As(err, &netErr):
-		return unavailable("cannot reach the conversation store (%s of %s): %v", op, subject, netErr)
+		return operator("cannot reach DynamoDB: %v", netErr)
 	}
 	// Anything else (a ValidationException, a decoding failure) is a bug
 	// here, not something the caller can change.

@@ -34,9 +34,16 @@ func wantUnavailable(t *testing.T, err error, words ...string) {
 	if !errors.As(err, &e) || e.Code != chat.CodeUnavailable {
 		t.Fatalf("got %v, want unavailable", err)
 	}
+	// The whole error (what the log gets) says what is wrong; the message
+	// the caller sees names no table, endpoint or credential.
 	for _, w := range words {
-		if !strings.Contains(e.Message, w) {
-			t.Errorf("message %q does not say %q", e.Message, w)
+		if !strings.Contains(e.Error(), w) {
+			t.Errorf("error %q does not say %q", e.Error(), w)
+		}
+	}
+	for _, internal := range []string{"TABLE_NAME", "AWS_", "role", "127.0.0.1", "no-such-table"} {
+		if strings.Contains(e.Message, internal) {
+			t.Errorf("caller-facing message %q leaks %q", e.Message, internal)
 		}
 	}
 }

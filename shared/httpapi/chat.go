@@ -9,10 +9,15 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/datachat/datachat/shared/chat"
 )
+
+// responseMargin is kept after the store's deadline to encode and send
+// the answer before the request's own deadline.
+const responseMargin = 300 * time.Millisecond
 
 type chatRequest struct {
 	Message        string `json:"message"`
@@ -63,8 +68,8 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	// The turn's own deadline may have passed; storing it gets the reserve,
 	// but not past the request's own deadline (a Lambda invocation's).
 	saveBy := s.Now().Add(s.SaveReserve)
-	if d, ok := r.Context().Deadline(); ok && d.Before(saveBy) {
-		saveBy = d
+	if d, ok := r.Context().Deadline(); ok && d.Add(-responseMargin).Before(saveBy) {
+		saveBy = d.Add(-responseMargin)
 	}
 	saveCtx, cancelSave := context.WithDeadline(context.WithoutCancel(r.Context()), saveBy)
 	defer cancelSave()

@@ -222,7 +222,8 @@ func (w *Warehouse) translate(ctx, cctx context.Context, op, collection string, 
 	}
 	var fe *fault.WeaviateClientError
 	if errors.As(err, &fe) && fe.IsUnexpectedStatusCode && (fe.StatusCode == http.StatusUnauthorized || fe.StatusCode == http.StatusForbidden) {
-		return chat.Wrap(err, chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate refused the %s (check the API key)", where))
+		// The key is the operator's to fix: the hint goes to the log only.
+		return chat.Wrap(fmt.Errorf("check WEAVIATE_API_KEY: %w", err), chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate refused the %s", where))
 	}
 	return chat.Wrap(err, chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate could not run the %s; try again later", where))
 }
