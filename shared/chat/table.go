@@ -1,5 +1,10 @@
 package chat
 
+import (
+	"cmp"
+	"strings"
+)
+
 // Type is the data type of a field or column. The names follow Weaviate's
 // data types so that schema discovery maps one to one.
 type Type string
@@ -46,4 +51,30 @@ func (t *Table) ColumnIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// CompareCells orders two cells of one column, the same way in every
+// warehouse: numbers as numbers whatever their Go type, strings bytewise,
+// false before true, and nil equal to anything.
+func CompareCells(a, b any) int {
+	if fa, ok := AsFloat(a); ok {
+		if fb, ok := AsFloat(b); ok {
+			return cmp.Compare(fa, fb)
+		}
+	}
+	switch x := a.(type) {
+	case string:
+		y, _ := b.(string)
+		return strings.Compare(x, y)
+	case bool:
+		y, _ := b.(bool)
+		switch {
+		case x == y:
+			return 0
+		case !x:
+			return -1
+		}
+		return 1
+	}
+	return 0
 }

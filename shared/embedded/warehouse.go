@@ -85,7 +85,7 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	}
 	slices.SortStableFunc(match, func(a, b int) int {
 		for i, s := range q.Sort {
-			c := compare(d.Rows[a][keys[i]], d.Rows[b][keys[i]])
+			c := chat.CompareCells(d.Rows[a][keys[i]], d.Rows[b][keys[i]])
 			if s.Desc {
 				c = -c
 			}
@@ -281,7 +281,7 @@ func sortAggregate(t *chat.Table, a chat.Aggregation) {
 	}
 	slices.SortStableFunc(t.Rows, func(x, y []any) int {
 		for i, s := range a.Sort {
-			c := compare(x[keys[i]], y[keys[i]])
+			c := chat.CompareCells(x[keys[i]], y[keys[i]])
 			if s.Desc {
 				c = -c
 			}
@@ -290,7 +290,7 @@ func sortAggregate(t *chat.Table, a chat.Aggregation) {
 			}
 		}
 		if a.GroupBy != "" {
-			return compare(x[0], y[0])
+			return chat.CompareCells(x[0], y[0])
 		}
 		return 0
 	})
@@ -379,24 +379,24 @@ func matches(v any, f chat.Filter) bool {
 	}
 	switch f.Op {
 	case chat.OpEq:
-		return compare(v, f.Value) == 0
+		return chat.CompareCells(v, f.Value) == 0
 	case chat.OpNe:
-		return compare(v, f.Value) != 0
+		return chat.CompareCells(v, f.Value) != 0
 	case chat.OpGt:
-		return compare(v, f.Value) > 0
+		return chat.CompareCells(v, f.Value) > 0
 	case chat.OpGte:
-		return compare(v, f.Value) >= 0
+		return chat.CompareCells(v, f.Value) >= 0
 	case chat.OpLt:
-		return compare(v, f.Value) < 0
+		return chat.CompareCells(v, f.Value) < 0
 	case chat.OpLte:
-		return compare(v, f.Value) <= 0
+		return chat.CompareCells(v, f.Value) <= 0
 	case chat.OpLike:
 		s, _ := v.(string)
 		pattern, _ := f.Value.(string)
 		return Like(pattern, s)
 	case chat.OpIn:
 		list, _ := f.Value.([]any)
-		return slices.ContainsFunc(list, func(x any) bool { return compare(v, x) == 0 })
+		return slices.ContainsFunc(list, func(x any) bool { return chat.CompareCells(v, x) == 0 })
 	}
 	return false
 }
@@ -425,31 +425,6 @@ func Like(pattern, s string) bool {
 		pi++
 	}
 	return pi == len(p)
-}
-
-// compare orders two cells of the same field type; numbers compare as
-// numbers whatever their Go type.
-func compare(a, b any) int {
-	if fa, ok := chat.AsFloat(a); ok {
-		if fb, ok := chat.AsFloat(b); ok {
-			return cmp.Compare(fa, fb)
-		}
-	}
-	switch x := a.(type) {
-	case string:
-		y, _ := b.(string)
-		return strings.Compare(x, y)
-	case bool:
-		y, _ := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
-	}
-	return 0
 }
 
 func fieldIndex(c chat.Collection, name string) int {

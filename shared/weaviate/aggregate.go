@@ -1,12 +1,10 @@
 package weaviate
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
 
@@ -235,7 +233,7 @@ func sortGroups(t *chat.Table, a chat.Aggregation) {
 	}
 	slices.SortStableFunc(t.Rows, func(x, y []any) int {
 		for i, s := range a.Sort {
-			c := compareCells(x[keys[i]], y[keys[i]])
+			c := chat.CompareCells(x[keys[i]], y[keys[i]])
 			if s.Desc {
 				c = -c
 			}
@@ -244,34 +242,8 @@ func sortGroups(t *chat.Table, a chat.Aggregation) {
 			}
 		}
 		if a.GroupBy != "" {
-			return compareCells(x[0], y[0])
+			return chat.CompareCells(x[0], y[0])
 		}
 		return 0
 	})
-}
-
-// compareCells orders two cells of one column as the embedded warehouse
-// does: numbers as numbers whatever their Go type, strings bytewise, false
-// before true, and nil equal to anything.
-func compareCells(a, b any) int {
-	if fa, ok := chat.AsFloat(a); ok {
-		if fb, ok := chat.AsFloat(b); ok {
-			return cmp.Compare(fa, fb)
-		}
-	}
-	switch x := a.(type) {
-	case string:
-		y, _ := b.(string)
-		return strings.Compare(x, y)
-	case bool:
-		y, _ := b.(bool)
-		switch {
-		case x == y:
-			return 0
-		case !x:
-			return -1
-		}
-		return 1
-	}
-	return 0
 }

@@ -104,7 +104,7 @@ func sortRows(t *chat.Table, sorts []chat.Sort) {
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		for i, s := range sorts {
-			c := compareCells(t.Rows[a][keys[i]], t.Rows[b][keys[i]])
+			c := chat.CompareCells(t.Rows[a][keys[i]], t.Rows[b][keys[i]])
 			if s.Desc {
 				c = -c
 			}
