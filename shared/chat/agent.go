@@ -23,6 +23,10 @@ const (
 	LimitTotalTokens   = "total_tokens"
 )
 
+// minOutputTokens is the least room a request must leave for the answer:
+// below it the completion could not say anything useful, so the turn stops.
+const minOutputTokens = 16
+
 // Limits bound one turn.
 type Limits struct {
 	MaxModelRequests int // model requests per turn, checked before each request
@@ -135,10 +139,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 			return finish(FinishUsageLimit, LimitModelRequests, ""), nil
 		}
 		msgs := append(append([]Message(nil), prefix...), turn...)
-		if usage.TotalTokens+EstimateMessages(msgs)+a.toolTokens > a.limits.MaxTotalTokens {
+		left := a.limits.MaxTotalTokens - usage.TotalTokens - EstimateMessages(msgs) - a.toolTokens
+		if left < minOutputTokens {
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
-		resp, err := a.model.Complete(ctx, ModelRequest{Messages: msgs, Tools: a.tools.specs})
+		resp, err := a.model.Complete(ctx, ModelRequest{Messages: msgs, Tools: a.tools.specs, MaxOutputTokens: left})
 		if err != nil {
 			if ctx.Err() != nil || ErrorCode(err) == CodeDeadline {
 				return a.stopped(ctx, finish, tables)

@@ -491,3 +491,26 @@ func TestCancelledTurnStoresNothing(t *testing.T) {
 		t.Fatal("a cancelled turn produced a result to store")
 	}
 }
+
+func TestCompletionIsCappedByTheRemainingBudget(t *testing.T) {
+	var caps []int
+	m := &chattest.ScriptedModel{Reply: func(_ context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		caps = append(caps, req.MaxOutputTokens)
+		if n == 1 {
+			return chattest.Calls(15_000, call("q", "query", queryA)), nil
+		}
+		return chattest.Answer("done", 10), nil
+	}}
+	res, err := newAgent(t, m, nil).Run(context.Background(), nil, "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := m.Requests()[1]
+	est := chat.EstimateMessages(req.Messages)
+	if len(caps) != 2 || caps[1] <= 0 || 15_000+est+caps[1] > 20_000 {
+		t.Fatalf("caps %v: the second completion may use %d tokens after 15,000 used and ~%d of input; the turn would pass 20,000", caps, caps[1], est)
+	}
+	if res.FinishReason != chat.FinishStop {
+		t.Fatalf("finish %s", res.FinishReason)
+	}
+}

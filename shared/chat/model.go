@@ -45,6 +45,10 @@ type ToolSpec struct {
 type ModelRequest struct {
 	Messages []Message
 	Tools    []ToolSpec
+	// MaxOutputTokens is what is left of the turn's token budget after the
+	// estimated input; implementations cap the completion at it. Zero
+	// means no bound from the turn.
+	MaxOutputTokens int
 }
 
 // ModelResponse is one completion: a message with either content (a final

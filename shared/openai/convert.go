@@ -14,9 +14,15 @@ import (
 // params maps a chat request onto the SDK's: one message param per message,
 // one strict function tool per tool spec.
 func (m *Model) params(req chat.ModelRequest) (sdk.ChatCompletionNewParams, error) {
+	// The turn's remaining token budget bounds the completion too, so a
+	// turn cannot overshoot its limit by a whole completion.
+	maxOut := m.maxOutputTokens
+	if req.MaxOutputTokens > 0 && req.MaxOutputTokens < maxOut {
+		maxOut = req.MaxOutputTokens
+	}
 	p := sdk.ChatCompletionNewParams{
 		Model:               m.model,
-		MaxCompletionTokens: sdk.Int(int64(m.maxOutputTokens)),
+		MaxCompletionTokens: sdk.Int(int64(maxOut)),
 	}
 	if m.temperature != nil {
 		p.Temperature = sdk.Float(*m.temperature)
