@@ -281,3 +281,19 @@ func TestOutputs(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryAlarmNotifies(t *testing.T) {
+	n := 0
+	for name, r := range openTemplate(t).Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		n++
+		if !equal(r.Properties["AlarmActions"], []any{map[string]any{"Ref": "AlarmTopic"}}) {
+			t.Errorf("%s notifies %v, want the AlarmTopic", name, r.Properties["AlarmActions"])
+		}
+	}
+	if n == 0 {
+		t.Fatal("template.yaml declares no alarm")
+	}
+}
