@@ -2,6 +2,7 @@ package chat
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 )
 
@@ -77,4 +78,29 @@ func CompareCells(a, b any) int {
 		return 1
 	}
 	return 0
+}
+
+// SortGroups orders an aggregation's rows by its Sort columns, then by the
+// group value ascending, so every warehouse returns groups in one
+// deterministic order whatever its store returns.
+func SortGroups(t *Table, a Aggregation) {
+	keys := make([]int, len(a.Sort))
+	for i, s := range a.Sort {
+		keys[i] = t.ColumnIndex(s.Field)
+	}
+	slices.SortStableFunc(t.Rows, func(x, y []any) int {
+		for i, s := range a.Sort {
+			c := CompareCells(x[keys[i]], y[keys[i]])
+			if s.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		if a.GroupBy != "" {
+			return CompareCells(x[0], y[0])
+		}
+		return 0
+	})
 }

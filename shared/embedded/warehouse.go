@@ -264,36 +264,12 @@ func (w *Warehouse) Aggregate(ctx context.Context, a chat.Aggregation) (chat.Tab
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	sortAggregate(&t, a)
+	chat.SortGroups(&t, a)
 	t.TotalRows = len(t.Rows)
 	if len(t.Rows) > a.Limit {
 		t.Rows, t.Truncated = t.Rows[:a.Limit], true
 	}
 	return t, nil
-}
-
-// sortAggregate orders groups by the requested output columns, then by the
-// group value ascending, so results are deterministic whatever the store.
-func sortAggregate(t *chat.Table, a chat.Aggregation) {
-	keys := make([]int, len(a.Sort))
-	for i, s := range a.Sort {
-		keys[i] = t.ColumnIndex(s.Field)
-	}
-	slices.SortStableFunc(t.Rows, func(x, y []any) int {
-		for i, s := range a.Sort {
-			c := chat.CompareCells(x[keys[i]], y[keys[i]])
-			if s.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		if a.GroupBy != "" {
-			return chat.CompareCells(x[0], y[0])
-		}
-		return 0
-	})
 }
 
 func metric(d Dataset, m chat.Metric, rows []int) any {

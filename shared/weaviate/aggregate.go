@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
 
@@ -74,7 +73,7 @@ func (w *Warehouse) Aggregate(ctx context.Context, a chat.Aggregation) (chat.Tab
 		// One overall row even when nothing matched, as the port promises.
 		t.Rows = append(t.Rows, metricRowZero(a))
 	}
-	sortGroups(&t, a)
+	chat.SortGroups(&t, a)
 	t.TotalRows = len(t.Rows)
 	if len(t.Rows) > a.Limit {
 		t.Rows, t.Truncated = t.Rows[:a.Limit], true
@@ -221,29 +220,4 @@ func metricCell(c chat.Collection, m chat.Metric, s propStats) (any, error) {
 		return toInt(*p)
 	}
 	return *p, nil
-}
-
-// sortGroups orders rows by the requested output columns, then by the
-// group value ascending: the order of the embedded warehouse, so results do
-// not depend on the store.
-func sortGroups(t *chat.Table, a chat.Aggregation) {
-	keys := make([]int, len(a.Sort))
-	for i, s := range a.Sort {
-		keys[i] = t.ColumnIndex(s.Field)
-	}
-	slices.SortStableFunc(t.Rows, func(x, y []any) int {
-		for i, s := range a.Sort {
-			c := chat.CompareCells(x[keys[i]], y[keys[i]])
-			if s.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		if a.GroupBy != "" {
-			return chat.CompareCells(x[0], y[0])
-		}
-		return 0
-	})
 }

@@ -119,22 +119,6 @@ func TestParseGroupValue(t *testing.T) {
 	}
 }
 
-func TestSortGroups(t *testing.T) {
-	tbl := chat.Table{Rows: [][]any{{"b", int64(2)}, {"c", int64(1)}, {"a", int64(2)}, {"d", nil}},
-		Columns: []chat.Column{{Name: "k", Type: chat.TypeText}, {Name: "count", Type: chat.TypeInt}}}
-	a := chat.Aggregation{GroupBy: "k", Sort: []chat.Sort{{Field: "count", Desc: true}}}
-	sortGroups(&tbl, a)
-	var keys []string
-	for _, r := range tbl.Rows {
-		keys = append(keys, r[0].(string))
-	}
-	// Ties (and nil, equal to anything, as in the embedded warehouse) fall
-	// back to the group value ascending.
-	if want := []string{"a", "b", "c", "d"}; !slices.Equal(keys, want) {
-		t.Errorf("order = %v, want %v", keys, want)
-	}
-}
-
 func TestMetricCell(t *testing.T) {
 	c := chat.Collection{Fields: []chat.Field{{Name: "i", Type: chat.TypeInt}, {Name: "x", Type: chat.TypeNumber}}}
 	f := func(v float64) *float64 { return &v }
