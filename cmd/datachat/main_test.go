@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/datachat/datachat/shared/auth"
+	"github.com/datachat/datachat/shared/chat/chattest"
 )
 
 func TestTokenVerifiesWithTheSameSecret(t *testing.T) {
@@ -84,13 +85,7 @@ func TestUnknownCommand(t *testing.T) {
 }
 
 func TestSeedTwiceAgainstWeaviate(t *testing.T) {
-	url := os.Getenv("WEAVIATE_TEST_URL")
-	if url == "" {
-		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
-			t.Fatal("WEAVIATE_TEST_URL is not set")
-		}
-		t.Skip("WEAVIATE_TEST_URL is not set; run `make test`")
-	}
+	url := chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
 	env := map[string]string{"WEAVIATE_URL": url}
 	for i := range 2 {
 		var out bytes.Buffer

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/datachat/datachat/shared/chat/chattest"
 )
 
 // These tests run the built bootstrap under the AWS Lambda Runtime
@@ -25,14 +27,7 @@ import (
 // rieBinary returns the emulator installed by scripts/start-rie.sh.
 func rieBinary(t testing.TB) string {
 	t.Helper()
-	p := os.Getenv("AWS_LAMBDA_RIE")
-	if p == "" {
-		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
-			t.Fatal("AWS_LAMBDA_RIE is not set; scripts/start-rie.sh should have installed the emulator")
-		}
-		t.Skip("AWS_LAMBDA_RIE is not set; run `make test` to install the Lambda runtime emulator")
-	}
-	return p
+	return chattest.ServerEnv(t, "AWS_LAMBDA_RIE", "scripts/start-rie.sh")
 }
 
 // buildBootstrap builds this function as the Makefile does for Lambda,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/datachat/datachat/shared/app"
+	"github.com/datachat/datachat/shared/chat/chattest"
 	"github.com/datachat/datachat/shared/dynamo"
 )
 
@@ -21,13 +21,7 @@ import (
 // `make test` and points the SDK's standard configuration at it.
 func dynamoEndpoint(t *testing.T) string {
 	t.Helper()
-	ep := os.Getenv("DYNAMODB_TEST_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
-			t.Fatal("DYNAMODB_TEST_ENDPOINT is not set; scripts/start-dynalite.sh should have started dynalite")
-		}
-		t.Skip("DYNAMODB_TEST_ENDPOINT is not set; run `make test` to start dynalite")
-	}
+	ep := chattest.ServerEnv(t, "DYNAMODB_TEST_ENDPOINT", "scripts/start-dynalite.sh")
 	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", ep)
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")

@@ -8,11 +8,11 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/datachat/datachat/shared/app"
+	"github.com/datachat/datachat/shared/chat/chattest"
 	"github.com/datachat/datachat/shared/sample"
 	"github.com/datachat/datachat/shared/weaviate"
 )
@@ -22,13 +22,7 @@ import (
 // seeding the same server at the same time do no harm).
 func weaviateWarehouse(t *testing.T) *weaviate.Warehouse {
 	t.Helper()
-	url := os.Getenv("WEAVIATE_TEST_URL")
-	if url == "" {
-		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
-			t.Fatal("WEAVIATE_TEST_URL is not set but DATACHAT_REQUIRE_SERVERS=1")
-		}
-		t.Skip("WEAVIATE_TEST_URL is not set; run `make test` to start a local Weaviate")
-	}
+	url := chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
 	// The allow-list keeps out collections other tests create on the same
 	// server, so the schema the agent describes is the sample's alone.
 	w, err := weaviate.New(weaviate.Options{URL: url, Timeout: time.Minute, Collections: []string{sample.SP500, sample.Stocks}})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,19 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/datachat/datachat/shared/chat/chattest"
 	"github.com/datachat/datachat/shared/dynamo"
 )
 
 // endpoint is the dynalite that scripts/test.sh starts.
 func endpoint(tb testing.TB) string {
 	tb.Helper()
-	ep := os.Getenv("DYNAMODB_TEST_ENDPOINT")
-	if ep == "" {
-		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
-			tb.Fatal("DYNAMODB_TEST_ENDPOINT is not set but DATACHAT_REQUIRE_SERVERS=1: scripts/start-dynalite.sh did not run or failed")
-		}
-		tb.Skip("DYNAMODB_TEST_ENDPOINT is not set: run `make test` (scripts/test.sh), which starts dynalite, to run the DynamoDB tests")
-	}
+	ep := chattest.ServerEnv(tb, "DYNAMODB_TEST_ENDPOINT", "scripts/start-dynalite.sh")
 	return ep
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,13 +21,7 @@ import (
 // serverURL is the Weaviate started by `make test` (scripts/start-weaviate.sh).
 func serverURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("WEAVIATE_TEST_URL")
-	if u == "" {
-		if os.Getenv("DATACHAT_REQUIRE_SERVERS") == "1" {
-			t.Fatal("WEAVIATE_TEST_URL is not set but DATACHAT_REQUIRE_SERVERS=1; scripts/start-weaviate.sh should have set it")
-		}
-		t.Skip("WEAVIATE_TEST_URL is not set; run `make test` to start a local Weaviate")
-	}
+	u := chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
 	return u
 }
 
