@@ -24,15 +24,11 @@ type chatRequest struct {
 	ConversationID string `json:"conversation_id"`
 }
 
+// chatResponse is the stored turn as the client sees it, with its
+// conversation: the same view GET /conversations/{id} gives of each turn.
 type chatResponse struct {
-	ConversationID string            `json:"conversation_id"`
-	Turn           int               `json:"turn"`
-	Answer         string            `json:"answer"`
-	Table          *chat.Table       `json:"table"`
-	Chart          *chat.Chart       `json:"chart"`
-	Usage          chat.Usage        `json:"usage"`
-	FinishReason   chat.FinishReason `json:"finish_reason"`
-	Limit          string            `json:"limit,omitempty"`
+	ConversationID string `json:"conversation_id"`
+	turnResponse
 }
 
 // chat answers one question. Order matters: everything that can reject the
@@ -82,11 +78,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chatResponse{
-		ConversationID: stored.ConversationID, Turn: stored.Seq, Answer: res.Answer,
-		Table: res.Table, Chart: res.Chart, Usage: res.Usage,
-		FinishReason: res.FinishReason, Limit: res.Limit,
-	})
+	writeJSON(w, http.StatusOK, chatResponse{ConversationID: stored.ConversationID, turnResponse: newTurnResponse(stored)})
 }
 
 // decodeChat reads and validates the body of POST /chat.
@@ -173,6 +165,15 @@ type turnResponse struct {
 	Limit        string            `json:"limit,omitempty"`
 }
 
+// newTurnResponse is the client's view of a turn: everything but the
+// model-facing messages and the owner.
+func newTurnResponse(t chat.Turn) turnResponse {
+	return turnResponse{
+		Turn: t.Seq, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Question: t.Question, Answer: t.Answer,
+		Table: t.Table, Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
+	}
+}
+
 func (s *server) getConversation(w http.ResponseWriter, r *http.Request, user string) {
 	id := r.PathValue("id")
 	if !validID(id) {
@@ -186,10 +187,7 @@ func (s *server) getConversation(w http.ResponseWriter, r *http.Request, user st
 	}
 	out := conversationResponse{ConversationID: id, Turns: make([]turnResponse, len(turns))}
 	for i, t := range turns {
-		out.Turns[i] = turnResponse{
-			Turn: t.Seq, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Question: t.Question, Answer: t.Answer,
-			Table: t.Table, Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
-		}
+		out.Turns[i] = newTurnResponse(t)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
