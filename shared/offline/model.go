@@ -125,9 +125,10 @@ func call(name string, args map[string]any) chat.ToolCall {
 
 func (p plan) filters() []map[string]any {
 	var fs []map[string]any
-	switch len(p.symbols) {
-	case 0:
-	case 1:
+	switch {
+	case p.coll != "Stocks" || len(p.symbols) == 0:
+		// Only the stock prices have symbols.
+	case len(p.symbols) == 1:
 		fs = append(fs, map[string]any{"field": "symbol", "op": "eq", "value": p.symbols[0]})
 	default:
 		fs = append(fs, map[string]any{"field": "symbol", "op": "in", "value": p.symbols})
@@ -138,20 +139,7 @@ func (p plan) filters() []map[string]any {
 	if p.period.to != "" {
 		fs = append(fs, map[string]any{"field": "date", "op": "lte", "value": p.period.to})
 	}
-	if p.coll == "SP500" {
-		fs = slicesDeleteSymbol(fs)
-	}
 	return fs
-}
-
-func slicesDeleteSymbol(fs []map[string]any) []map[string]any {
-	out := fs[:0]
-	for _, f := range fs {
-		if f["field"] != "symbol" {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func queryCall(coll string, fields []string, filters []map[string]any, sortField string, desc bool, limit any) chat.ToolCall {
@@ -200,25 +188,14 @@ func (p plan) steps() [][]chat.ToolCall {
 		return [][]chat.ToolCall{{aggregateCall(p.coll, metrics, nil, f, nil, nil)}}
 	case shapeExtreme:
 		if p.months && p.coll == "SP500" {
-			op := chat.MetricMean
-			if p.field == "volume" {
-				op = chat.MetricSum
-			}
-			col := string(op) + "_" + p.field
-			return [][]chat.ToolCall{{aggregateCall(p.coll, []map[string]any{metric(op, p.field)}, "month", f, []map[string]any{{"field": col, "desc": p.desc}}, 1)}}
+			call, _ := p.monthlyRanking(f, 1)
+			return [][]chat.ToolCall{{call}}
 		}
 		return [][]chat.ToolCall{{queryCall(p.coll, p.rowFields(), f, p.field, p.desc, 1)}}
 	case shapeTopN:
 		if p.months && p.coll == "SP500" {
-			op := chat.MetricMean
-			if p.field == "volume" {
-				op = chat.MetricSum
-			}
-			col := string(op) + "_" + p.field
-			return [][]chat.ToolCall{
-				{aggregateCall(p.coll, []map[string]any{metric(op, p.field)}, "month", f, []map[string]any{{"field": col, "desc": p.desc}}, p.n)},
-				{chartCall("bar", "month", col, nil, nil, p.title())},
-			}
+			call, col := p.monthlyRanking(f, p.n)
+			return [][]chat.ToolCall{{call}, {chartCall("bar", "month", col, nil, nil, p.title())}}
 		}
 		x := "date"
 		if p.coll == "Stocks" {
@@ -270,6 +247,14 @@ func (p plan) steps() [][]chat.ToolCall {
 		}
 	}
 	return [][]chat.ToolCall{{call(chat.ToolDescribe, map[string]any{"collection": nil})}}
+}
+
+// monthlyRanking ranks the S&P 500's months by the field (summed for
+// volume, averaged otherwise) and returns the call and its value column.
+func (p plan) monthlyRanking(filters []map[string]any, limit int) (chat.ToolCall, string) {
+	op := aggOp(p.field)
+	col := string(op) + "_" + p.field
+	return aggregateCall(p.coll, []map[string]any{metric(op, p.field)}, "month", filters, []map[string]any{{"field": col, "desc": p.desc}}, limit), col
 }
 
 func (p plan) rowFields() []string {
