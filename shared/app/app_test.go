@@ -232,6 +232,23 @@ func TestQuestionShapes(t *testing.T) {
 		}
 	})
 
+	t.Run("2 extreme by month", func(t *testing.T) {
+		sums := map[string]float64{}
+		for _, r := range sp {
+			sums[r.date[:7]] += r.volume
+		}
+		best := ""
+		for m, v := range sums {
+			if best == "" || v > sums[best] {
+				best = m
+			}
+		}
+		status, a := ask(t, srv.Client(), srv.URL, tok, "Which month had the highest volume?", "")
+		if status != 200 || a.Table == nil || a.Table.Rows[0][0] != best || num(a.Table.Rows[0][1]) != sums[best] || !strings.Contains(a.Answer, best) {
+			t.Fatalf("%d %+v, want %s with %v", status, a.Table, best, sums[best])
+		}
+	})
+
 	t.Run("3 series", func(t *testing.T) {
 		for _, q := range []string{"Plot the S&P 500 close from 2007 to 2009", "show me a chart of the S&P 500 between 2007 and 2009"} {
 			status, a := ask(t, srv.Client(), srv.URL, tok, q, "")
