@@ -155,3 +155,26 @@ func EventsFrom(ctx context.Context) *Events {
 	ev, _ := ctx.Value(eventsKey{}).(*Events)
 	return ev
 }
+
+// Tee returns a Sink that hands each event to every non-nil sink, in order,
+// or nil when there is none, so a turn can be streamed, recorded and
+// measured at once and a turn with no listener still gets a nil stream.
+func Tee(sinks ...Sink) Sink {
+	var live []Sink
+	for _, s := range sinks {
+		if s != nil {
+			live = append(live, s)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return nil
+	case 1:
+		return live[0]
+	}
+	return SinkFunc(func(e Event) {
+		for _, s := range live {
+			s.Emit(e)
+		}
+	})
+}

@@ -149,3 +149,16 @@ func TestEventsAreNumberedOnceUnderConcurrency(t *testing.T) {
 		t.Fatalf("last = %d, want 50", ev.Last())
 	}
 }
+
+func TestTee(t *testing.T) {
+	if chat.Tee(nil, nil) != nil {
+		t.Fatal("Tee of no sinks must be nil, so the turn gets no stream")
+	}
+	a, b := &recorder{}, &recorder{}
+	ev := chat.NewEvents(chat.Tee(a, nil, b), nil)
+	ev.Emit(chat.Event{Kind: chat.EventText})
+	ev.Emit(chat.Event{Kind: chat.EventChart})
+	if len(a.events) != 2 || len(b.events) != 2 || b.events[1].Seq != 2 {
+		t.Fatalf("a %v, b %v: want both events in both sinks", a.kinds(), b.kinds())
+	}
+}
