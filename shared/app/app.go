@@ -126,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
+		StreamTurnTimeout: cfg.StreamTurnTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)

@@ -26,6 +26,10 @@ type Config struct {
 	MaxMessageChars int           // MAX_MESSAGE_CHARS (default 8000)
 	HistoryTurns    int           // HISTORY_TURNS (default 20)
 
+	// StreamTurnTimeout (STREAM_TURN_TIMEOUT, default 5m) is the deadline
+	// of a streamed turn; in Lambda the invocation's end comes first.
+	StreamTurnTimeout time.Duration
+
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
 
 	OpenAI OpenAI
@@ -103,6 +107,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Temperature:     p.optionalFloat("OPENAI_TEMPERATURE", 0, 2),
 			MaxOutputTokens: p.int("OPENAI_MAX_OUTPUT_TOKENS", 0, 0, 1_000_000),
 		},
+	}
+	c.StreamTurnTimeout = p.duration("STREAM_TURN_TIMEOUT", httpapi.DefaultStreamTurnTimeout)
+	if c.SaveReserve >= c.StreamTurnTimeout {
+		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than STREAM_TURN_TIMEOUT=%s, or every streamed turn starts past its deadline", c.SaveReserve, c.StreamTurnTimeout))
 	}
 	if c.SaveReserve >= c.TurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))
