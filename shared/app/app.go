@@ -31,6 +31,7 @@ type Deps struct {
 	Auth   httpapi.Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
+	NewID  func() string // conversation and run ids; random UUIDs when nil
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -58,6 +59,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.NewID == nil {
+		deps.NewID = uuid.NewString
 	}
 	a := &App{}
 	switch {
@@ -123,7 +127,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	}
 	h, err := httpapi.New(httpapi.Options{
 		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
-		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
+		Logger: deps.Logger, NewID: deps.NewID, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
 		StreamTurnTimeout: cfg.StreamTurnTimeout,
