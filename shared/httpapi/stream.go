@@ -48,7 +48,8 @@ func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversatio
 		return ctx, cancel, nil
 	}
 	deadline := s.deadlineWithin(r, s.StreamTurnTimeout)
-	st := newSSEStream(s, w, r, deadline.Add(s.SaveReserve+writeMargin))
+	// The write deadline is for the connection, so on the real clock.
+	st := newSSEStream(s, w, r, time.Now().Add(deadline.Sub(s.Now())+s.SaveReserve+writeMargin))
 	events := chat.NewEvents(st, s.Now)
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
 	ctx = chat.WithEvents(ctx, events)
