@@ -192,6 +192,8 @@ func statusOf(code chat.Code) int {
 		return http.StatusNotFound
 	case chat.CodeConflict:
 		return http.StatusConflict
+	case chat.CodeRateLimited, chat.CodeBudgetExhausted:
+		return http.StatusTooManyRequests
 	case chat.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case chat.CodeUnsupportedMedia:
