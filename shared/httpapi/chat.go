@@ -49,11 +49,17 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 
+	reservation, err := s.reserve(r.Context(), user)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	// A streamed turn gets its own context and deadline and reports to
 	// the stream; stream is nil for a JSON answer.
 	ctx, cancel, stream := s.turnContext(w, r, req.ConversationID, history)
 	defer cancel()
 	res, err := s.Agent.Run(ctx, history, req.Message)
+	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
 	if err != nil {
 		s.replyError(w, r, stream, err)
 		return
