@@ -48,7 +48,7 @@ func notesObjects() []map[string]any {
 // discovered and queried, aggregated and searched.
 func TestUserCollection(t *testing.T) {
 	name := createCollection(t, "Notes", notesClass(), notesObjects())
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t)})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestUserCollection(t *testing.T) {
 func TestSchemaTTL(t *testing.T) {
 	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), SchemaTTL: time.Minute, Now: clock})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t), SchemaTTL: time.Minute, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestSchemaTTL(t *testing.T) {
 func TestAllowList(t *testing.T) {
 	sampleWarehouse(t, weaviate.Options{})
 	hc, sent := countingClient()
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), Collections: []string{"Stocks"}, HTTPClient: hc})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t), Collections: []string{"Stocks"}, HTTPClient: hc})
 	if err != nil {
 		t.Fatal(err)
 	}
