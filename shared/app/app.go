@@ -74,7 +74,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 			return nil, fmt.Errorf("app.New: WEAVIATE_API_KEY_SECRET_ARN is set but the key was not read from it")
 		}
 		w, err := weaviate.New(weaviate.Options{
-			URL: cfg.Weaviate.URL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
+			URL: cfg.Weaviate.URL, GRPCURL: cfg.Weaviate.GRPCURL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
 			RowCap: cfg.Limits.RowCap, Collections: cfg.Weaviate.Collections, Now: deps.Now,
 		})
 		if err != nil {

@@ -52,6 +52,7 @@ type Config struct {
 // embedded sample data is served.
 type Weaviate struct {
 	URL          string        // WEAVIATE_URL: scheme and host, such as http://127.0.0.1:8080
+	GRPCURL      string        // WEAVIATE_GRPC_URL: the gRPC API as host:port or URL; empty derives it from URL
 	APIKey       string        // WEAVIATE_API_KEY (local runs)
 	KeySecretARN string        // WEAVIATE_API_KEY_SECRET_ARN: Secrets Manager secret holding the key (Lambda)
 	Collections  []string      // WEAVIATE_COLLECTIONS: comma-separated allow-list; empty allows all
@@ -101,6 +102,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),
 		Weaviate: Weaviate{
 			URL:          strings.TrimSpace(getenv("WEAVIATE_URL")),
+			GRPCURL:      strings.TrimSpace(getenv("WEAVIATE_GRPC_URL")),
 			APIKey:       strings.TrimSpace(getenv("WEAVIATE_API_KEY")),
 			KeySecretARN: strings.TrimSpace(getenv("WEAVIATE_API_KEY_SECRET_ARN")),
 			Collections:  list(getenv("WEAVIATE_COLLECTIONS")),
