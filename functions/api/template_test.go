@@ -319,6 +319,11 @@ func TestEveryRouteIsDeclaredWithTheAuthorizer(t *testing.T) {
 	if _, ok := tmpl.Resources["AuthorizerPermission"]; !ok {
 		t.Error("API Gateway has no permission to call AuthorizerFunction")
 	}
+	// Without MergeDefinitions SAM adds no event's integration to an inline
+	// DefinitionBody, and every route would answer 500.
+	if got := tmpl.Resources["Api"].Properties["MergeDefinitions"]; got != true {
+		t.Errorf("Api MergeDefinitions = %v, want true", got)
+	}
 	if samtemplate.Path(tmpl.Resources["Api"].Properties, "Auth") != nil {
 		t.Error("Api also declares SAM Auth; the authorizer lives in DefinitionBody only, so the two cannot disagree")
 	}
