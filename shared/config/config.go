@@ -196,3 +196,32 @@ func (p *parser) level(name string) slog.Level {
 	}
 	return l
 }
+
+// Authorizer is the setting of the API's Lambda authorizer
+// (functions/authorizer), deployed when the stack trusts another identity
+// provider than its own user pool.
+type Authorizer struct {
+	Issuer   string     // JWT_ISSUER: the provider's issuer URL, exactly as its tokens' iss
+	Audience string     // JWT_AUDIENCE: the aud its tokens carry for this API
+	LogLevel slog.Level // LOG_LEVEL
+}
+
+// AuthorizerFromEnv reads the authorizer's settings through getenv.
+func AuthorizerFromEnv(getenv func(string) string) (Authorizer, error) {
+	p := parser{getenv: getenv}
+	a := Authorizer{
+		Issuer:   strings.TrimSpace(getenv("JWT_ISSUER")),
+		Audience: strings.TrimSpace(getenv("JWT_AUDIENCE")),
+		LogLevel: p.level("LOG_LEVEL"),
+	}
+	if a.Issuer == "" {
+		p.errs = append(p.errs, errors.New("JWT_ISSUER is empty: set it to the identity provider's issuer URL (template parameter JwtIssuer)"))
+	}
+	if a.Audience == "" {
+		p.errs = append(p.errs, errors.New("JWT_AUDIENCE is empty: set it to the audience the provider's tokens carry (template parameter JwtAudience)"))
+	}
+	if len(p.errs) > 0 {
+		return Authorizer{}, errors.Join(p.errs...)
+	}
+	return a, nil
+}
