@@ -183,8 +183,47 @@ func TestUnderTheLambdaRuntimeEmulator(t *testing.T) {
 			t.Errorf("%s: Content-Type %q, want application/json", tc.event, ct)
 		}
 	}
+	// The streamed answer, on the same instance (one build, one emulator).
+	checkStreamedChat(t, em.invoke(t, readEvent(t, "chat-stream.json")))
 	if n := strings.Count(em.logs.String(), "running on embedded defaults"); n != 1 {
 		t.Errorf("the embedded-defaults warning was logged %d times, want once:\n%s", n, em.logs)
+	}
+}
+
+// checkStreamedChat checks the answer to a REST v1 event with Cognito
+// claims that asks for the event stream (Accept: text/event-stream). The
+// emulator returns the streamed answer whole: its bytes must decode to the
+// prelude (200, text/event-stream) and an SSE body of AG-UI events that
+// ends in RUN_FINISHED, whose result is the JSON answer to the question.
+func checkStreamedChat(t *testing.T, got reply) {
+	t.Helper()
+	if !got.streamed || got.status != 200 {
+		t.Fatalf("chat-stream.json: got streamed=%v %d, want a streamed 200:\n%s", got.streamed, got.status, got.body)
+	}
+	if ct := got.headers["Content-Type"]; !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("chat-stream.json: Content-Type %q, want text/event-stream", ct)
+	}
+	var types []string
+	var last map[string]any
+	for _, block := range strings.Split(strings.TrimSpace(got.body), "\n\n") {
+		for _, line := range strings.Split(block, "\n") {
+			data, ok := strings.CutPrefix(line, "data: ")
+			if !ok {
+				continue // id:, event: or a heartbeat comment
+			}
+			last = nil
+			if err := json.Unmarshal([]byte(data), &last); err != nil {
+				t.Fatalf("event %q: %v", data, err)
+			}
+			types = append(types, fmt.Sprint(last["type"]))
+		}
+	}
+	if len(types) < 3 || types[0] != "RUN_STARTED" || types[len(types)-1] != "RUN_FINISHED" {
+		t.Fatalf("events %v, want RUN_STARTED first and RUN_FINISHED last", types)
+	}
+	result, _ := json.Marshal(last["result"])
+	if !strings.Contains(string(result), `2008 was 1,220.04, over 253 trading days.`) {
+		t.Errorf("RUN_FINISHED.result = %s, want the JSON answer", result)
 	}
 }
 

@@ -126,11 +126,6 @@ var localOnly = map[string]string{
 	"WEAVIATE_API_KEY": "a secret: deployed functions read it from WEAVIATE_API_KEY_SECRET_ARN",
 }
 
-// ahead are variables the template sets for code that is on its way: the
-// streamed POST /chat reads STREAM_TURN_TIMEOUT. Remove an entry once
-// config.FromEnv reads it.
-var ahead = map[string]bool{"STREAM_TURN_TIMEOUT": true}
-
 func TestEveryVariableTheCodeReadsIsSet(t *testing.T) {
 	read := map[string]bool{}
 	if _, err := config.FromEnv(func(k string) string { read[k] = true; return "" }); err != nil {
@@ -148,7 +143,7 @@ func TestEveryVariableTheCodeReadsIsSet(t *testing.T) {
 		}
 	}
 	for name := range vars {
-		if !read[name] && !ahead[name] {
+		if !read[name] {
 			t.Errorf("ApiFunction sets %s, which the code never reads", name)
 		}
 	}
