@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/secrets"
 )
 
@@ -65,6 +67,14 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 	return func(ctx context.Context, ev eventV2) (responseV2, error) {
 		ctx, cancel := gatewayDeadline(ctx, ev)
 		defer cancel()
+		if ev.RequestContext.RequestID != "" {
+			// The gateway's id, never the client's, names the request in
+			// every log line.
+			if ev.Headers == nil {
+				ev.Headers = map[string]string{}
+			}
+			ev.Headers[strings.ToLower(httpapi.RequestIDHeader)] = ev.RequestContext.RequestID
+		}
 		return proxy(ctx, ev)
 	}, nil
 }

@@ -110,7 +110,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; the routes are POST /chat, GET /conversations, GET and DELETE /conversations/{id}, GET /health", r.Method, r.URL.Path))
 	})
-	return s.recoverer(s.logRequests(mux)), nil
+	// The inner recoverer answers a panic in a handler, so the access log
+	// around it sees the 500; the outer one guards the logger itself.
+	return s.recoverer(s.logRequests(s.recoverer(mux))), nil
 }
 
 // Route is one route the handler serves.
@@ -148,6 +150,7 @@ type infoKey struct{}
 // requestInfo is what the access log learns about a request while it is
 // handled. It belongs to one request.
 type requestInfo struct {
+	id   string
 	user string
 }
 
@@ -219,7 +222,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.Logger.LogAttrs(r.Context(), level, "request failed", slog.String("code", string(code)), slog.Int("status", status), slog.String("error", err.Error()))
+	s.Logger.LogAttrs(r.Context(), level, "request failed", slog.String("code", string(code)), slog.Int("status", status),
+		slog.String("error", err.Error()), slog.String("request_id", requestIDOf(r.Context())))
 	writeJSONError(w, status, string(code), chat.ErrorMessage(err))
 }
 

@@ -422,3 +422,25 @@ func TestPanicIs500(t *testing.T) {
 		t.Fatal("the panic was not logged")
 	}
 }
+
+// A panicking request still gets its access line, with the 500 it was
+// answered with and its request id.
+func TestPanicIsInTheAccessLog(t *testing.T) {
+	e := newEnv(t, func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) {
+		panic("boom")
+	})
+	r := e.chat(t, "ivy", `{"message":"hi"}`)
+	id := r.header.Get("X-Request-Id")
+	if r.status != 500 || id == "" {
+		t.Fatalf("got %d %s, request id %q", r.status, r.raw, id)
+	}
+	var access string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "msg=request ") {
+			access = line
+		}
+	}
+	if !strings.Contains(access, "status=500") || !strings.Contains(access, "path=/chat") || !strings.Contains(access, "request_id="+id) {
+		t.Fatalf("access line %q, want status=500 path=/chat request_id=%s; logs:\n%s", access, id, e.logs)
+	}
+}
