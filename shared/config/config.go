@@ -22,9 +22,9 @@ type Config struct {
 	Limits          chat.Limits   // MAX_MODEL_REQUESTS, MAX_TOTAL_TOKENS, HISTORY_TOKEN_BUDGET, ROW_LIMIT, CHART_POINTS
 	TurnTimeout     time.Duration // TURN_TIMEOUT (default 25s)
 	SaveReserve     time.Duration // SAVE_RESERVE (default 2s): kept back from the turn to store it
-	MaxBodyBytes    int64         // MAX_BODY_BYTES (default 32768)
+	MaxBodyBytes    int64         // MAX_BODY_BYTES (default and least: 12 bytes per MAX_MESSAGE_CHARS plus 4 KiB)
 	MaxMessageChars int           // MAX_MESSAGE_CHARS (default 8000)
-	HistoryTurns    int           // HISTORY_TURNS (default 20)
+	HistoryTurns    int           // HISTORY_TURNS (default 20; 0 means none: httpapi.NoHistory)
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
 
@@ -82,7 +82,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		},
 		TurnTimeout:     p.duration("TURN_TIMEOUT", httpapi.DefaultTurnTimeout),
 		SaveReserve:     p.duration("SAVE_RESERVE", httpapi.DefaultSaveReserve),
-		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, 256, 10<<20)),
+		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", 0, 256, 64<<20)),
 		MaxMessageChars: p.int("MAX_MESSAGE_CHARS", httpapi.DefaultMaxMessageChars, 1, 1_000_000),
 		HistoryTurns:    p.int("HISTORY_TURNS", httpapi.DefaultHistoryTurns, 0, 1000),
 		LogLevel:        p.level("LOG_LEVEL"),
@@ -103,6 +103,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Temperature:     p.optionalFloat("OPENAI_TEMPERATURE", 0, 2),
 			MaxOutputTokens: p.int("OPENAI_MAX_OUTPUT_TOKENS", 0, 0, 1_000_000),
 		},
+	}
+	if least := httpapi.BodyBytesFor(c.MaxMessageChars); c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = least
+	} else if c.MaxBodyBytes < least {
+		p.errs = append(p.errs, fmt.Errorf("MAX_BODY_BYTES=%d would refuse messages within MAX_MESSAGE_CHARS=%d sent with \\u escapes (12 bytes a character); set it to at least %d or leave it unset", c.MaxBodyBytes, c.MaxMessageChars, least))
+	}
+	if c.HistoryTurns == 0 {
+		c.HistoryTurns = httpapi.NoHistory
 	}
 	if c.SaveReserve >= c.TurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))

@@ -42,11 +42,22 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 	var history []chat.Turn
+	nextSeq := 1
 	if req.ConversationID == "" {
 		req.ConversationID = s.NewID()
-	} else if history, err = s.Memory.History(r.Context(), user, req.ConversationID, s.HistoryTurns); err != nil {
-		s.writeError(w, r, err)
-		return
+	} else {
+		if history, err = s.Memory.History(r.Context(), user, req.ConversationID, max(s.HistoryTurns, 1)); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if n := len(history); n > 0 {
+			nextSeq = history[n-1].Seq + 1
+		}
+		if s.HistoryTurns == NoHistory {
+			// The read still proves the conversation is the user's and
+			// gives the next seq; the model sees none of it.
+			history = nil
+		}
 	}
 
 	ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
@@ -58,9 +69,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	}
 
 	turn := res.Turn(user, req.ConversationID, req.Message)
-	if n := len(history); n > 0 {
-		turn.Seq = history[n-1].Seq + 1
-	}
+	turn.Seq = nextSeq
 	// The turn's own deadline may have passed; storing it gets the reserve,
 	// but not past the request's own deadline (a Lambda invocation's).
 	saveBy := s.Now().Add(s.SaveReserve)
@@ -89,17 +98,19 @@ func (s *server) decodeChat(w http.ResponseWriter, r *http.Request) (chatRequest
 	} else if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		return req, chat.Errorf(chat.CodeUnsupportedMedia, "Content-Type %q is not supported; send the body as application/json", ct)
 	}
-	body := http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	if err != nil {
 		return req, s.bodyError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return req, s.bodyError(err)
-		}
-		return req, chat.Errorf(chat.CodeInvalid, "the body holds more than one JSON value; send one object")
+	fields, err := decodeFields(data, []string{"message", "conversation_id"})
+	if err != nil {
+		return req, s.bodyError(err)
+	}
+	if req.Message, err = stringField(fields, "message"); err != nil {
+		return req, err
+	}
+	if req.ConversationID, err = stringField(fields, "conversation_id"); err != nil {
+		return req, err
 	}
 	if strings.TrimSpace(req.Message) == "" {
 		return req, chat.Errorf(chat.CodeInvalid, "message is required and must not be blank")
@@ -117,7 +128,10 @@ func (s *server) bodyError(err error) error {
 	var tooBig *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var known *chat.Error
 	switch {
+	case errors.As(err, &known):
+		return known
 	case errors.As(err, &tooBig):
 		return chat.Errorf(chat.CodeTooLarge, "the body is over %d bytes; send a shorter message", tooBig.Limit)
 	case errors.Is(err, io.EOF):

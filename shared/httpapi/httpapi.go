@@ -42,9 +42,9 @@ type Options struct {
 
 	TurnTimeout     time.Duration // a turn's deadline when the request has none sooner (default 25 s)
 	SaveReserve     time.Duration // time kept back from the turn for storing it (default 2 s)
-	MaxBodyBytes    int64         // default 32 KiB
+	MaxBodyBytes    int64         // default BodyBytesFor(MaxMessageChars); never less
 	MaxMessageChars int           // default 8,000
-	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20)
+	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20; NoHistory for none)
 	MaxListLimit    int           // largest page of GET /conversations (default 100)
 }
 
@@ -52,11 +52,22 @@ type Options struct {
 const (
 	DefaultTurnTimeout     = 25 * time.Second
 	DefaultSaveReserve     = 2 * time.Second
-	DefaultMaxBodyBytes    = 32 << 10
 	DefaultMaxMessageChars = 8000
 	DefaultHistoryTurns    = 20
 	DefaultMaxListLimit    = 100
 )
+
+// BodyBytesFor is the smallest body limit that admits every message of
+// chars characters however it is escaped: a character outside the Basic
+// Multilingual Plane sent as a \uXXXX\uXXXX surrogate pair is 12 bytes,
+// and the envelope (keys, a conversation id, whitespace) gets 4 KiB. The
+// character limit is the rule users see; the byte limit only stops bodies
+// no message could need.
+func BodyBytesFor(chars int) int64 { return 12*int64(chars) + 4<<10 }
+
+// NoHistory as Options.HistoryTurns sends the model no earlier turns (zero
+// means the default, as for every option).
+const NoHistory = -1
 
 // server holds only configuration and clients; each request's state lives
 // in its handler's locals.
@@ -74,8 +85,11 @@ func New(opts Options) (http.Handler, error) {
 	}
 	setDefault(&opts.TurnTimeout, DefaultTurnTimeout)
 	setDefault(&opts.SaveReserve, DefaultSaveReserve)
-	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&opts.MaxMessageChars, DefaultMaxMessageChars)
+	setDefault(&opts.MaxBodyBytes, BodyBytesFor(opts.MaxMessageChars))
+	if min := BodyBytesFor(opts.MaxMessageChars); opts.MaxBodyBytes < min {
+		return nil, fmt.Errorf("httpapi.New: MaxBodyBytes %d would refuse escaped messages within MaxMessageChars %d; it must be at least %d", opts.MaxBodyBytes, opts.MaxMessageChars, min)
+	}
 	setDefault(&opts.HistoryTurns, DefaultHistoryTurns)
 	setDefault(&opts.MaxListLimit, DefaultMaxListLimit)
 	s := &server{Options: opts}

@@ -52,6 +52,12 @@ func echo(_ context.Context, req chat.ModelRequest, _ int) (chat.ModelResponse, 
 
 func newEnv(t *testing.T, reply func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error)) *env {
 	t.Helper()
+	return newEnvWith(t, reply, nil)
+}
+
+// newEnvWith is newEnv with options changed by opt before the handler is built.
+func newEnvWith(t *testing.T, reply func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error), opt func(*httpapi.Options)) *env {
+	t.Helper()
 	e := &env{mem: embedded.NewMemory(nil), model: &chattest.ScriptedModel{Reply: reply}, logs: &bytes.Buffer{}}
 	c := chat.Collection{Name: "Prices", Fields: []chat.Field{{Name: "day", Type: chat.TypeDate}, {Name: "price", Type: chat.TypeNumber}}}
 	w, err := embedded.NewWarehouse([]embedded.Dataset{{Collection: c, Rows: [][]any{{"2008-01-02", 1.0}}, IDs: []string{"1"}}}, 100)
@@ -67,11 +73,15 @@ func newEnv(t *testing.T, reply func(context.Context, chat.ModelRequest, int) (c
 		t.Fatal(err)
 	}
 	var n atomic.Int64
-	e.h, err = httpapi.New(httpapi.Options{
+	opts := httpapi.Options{
 		Agent: agent, Memory: failingMemory{e.mem, e}, Conversations: e.mem, Auth: verifier,
 		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		NewID:  func() string { return fmt.Sprintf("conv-%d", n.Add(1)) },
-	})
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	e.h, err = httpapi.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +253,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestBadRequestsStoreNothing(t *testing.T) {
 	e := newEnv(t, echo)
-	maxBody := httpapi.DefaultMaxBodyBytes
+	maxBody := int(httpapi.BodyBytesFor(httpapi.DefaultMaxMessageChars))
 	// A body of exactly maxBody bytes: {"message":"xxx...x"} padded with spaces.
 	exact := `{"message":"` + strings.Repeat("x", 7000) + `"}`
 	exact += strings.Repeat(" ", maxBody-len(exact))
@@ -442,5 +452,96 @@ func TestPanicIsInTheAccessLog(t *testing.T) {
 	}
 	if !strings.Contains(access, "status=500") || !strings.Contains(access, "path=/chat") || !strings.Contains(access, "request_id="+id) {
 		t.Fatalf("access line %q, want status=500 path=/chat request_id=%s; logs:\n%s", access, id, e.logs)
+	}
+}
+
+// escapeASCII encodes s as Python's json.dumps does by default: every
+// non-ASCII character as \uXXXX, outside the BMP as a surrogate pair.
+func escapeASCII(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+// Any message within the character limit is accepted however the client
+// escapes it; the character limit, not the byte limit, is what refuses.
+func TestEscapedMessagesWithinTheCharacterLimit(t *testing.T) {
+	e := newEnv(t, echo)
+	limit := httpapi.DefaultMaxMessageChars
+	for _, tc := range []struct {
+		name  string
+		chars int
+		char  string
+	}{
+		{"6,000 Chinese characters", 6000, "数"},
+		{"8,000 Chinese characters", limit, "数"},
+		{"8,000 emoji", limit, "😀"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := strings.Repeat(tc.char, tc.chars)
+			body := `{"message": "` + escapeASCII(msg) + `", "conversation_id": null}`
+			r := e.chat(t, "uma", body)
+			if r.status != 200 || r.body["question"] != msg {
+				t.Fatalf("a %d-byte body with a %d-character message: got %d %.200s", len(body), tc.chars, r.status, r.raw)
+			}
+		})
+	}
+	over := `{"message": "` + escapeASCII(strings.Repeat("数", limit+1)) + `"}`
+	r := e.chat(t, "uma", over)
+	if r.status != 413 || !strings.Contains(errMessage(r), fmt.Sprintf("%d characters; the limit is %d", limit+1, limit)) {
+		t.Fatalf("one character over: got %d %s, want 413 naming the character limit", r.status, r.raw)
+	}
+}
+
+// Field names match exactly: a differently cased or repeated key is a 400
+// that names it, so nothing inspecting "message" sees other text than the
+// agent does.
+func TestExactFieldNames(t *testing.T) {
+	e := newEnv(t, echo)
+	for _, tc := range []struct{ body, names string }{
+		{`{"MESSAGE": "hi"}`, `"MESSAGE"`},
+		{`{"message": "first", "Message": "second"}`, `"Message"`},
+		{`{"message": "first", "message": "second"}`, `"message" appears more than once`},
+		{`{"message": "hi", "Conversation_ID": "c1"}`, `"Conversation_ID"`},
+		{`{"message": "hi", "conversation_id": "c1", "conversation_id": "c2"}`, `"conversation_id" appears more than once`},
+	} {
+		r := e.chat(t, "val", tc.body)
+		if r.status != 400 || errCode(r) != "invalid" || !strings.Contains(errMessage(r), tc.names) {
+			t.Errorf("%s: got %d %s, want 400 naming %s", tc.body, r.status, r.raw, tc.names)
+		}
+	}
+	if e.model.Calls() != 0 {
+		t.Fatalf("the model ran %d times for refused bodies", e.model.Calls())
+	}
+}
+
+// NoHistory sends the model no earlier turn, yet a follow-up is still
+// checked against the user's conversations and numbered after the last turn.
+func TestNoHistory(t *testing.T) {
+	e := newEnvWith(t, echo, func(o *httpapi.Options) { o.HistoryTurns = httpapi.NoHistory })
+	first := e.chat(t, "walt", `{"message": "first question"}`)
+	conv, _ := first.body["conversation_id"].(string)
+	second := e.chat(t, "walt", `{"message": "second", "conversation_id": "`+conv+`"}`)
+	if second.status != 200 || second.body["turn"] != 2.0 {
+		t.Fatalf("follow-up: %d %s", second.status, second.raw)
+	}
+	reqs := e.model.Requests()
+	for _, m := range reqs[len(reqs)-1].Messages {
+		if strings.Contains(m.Content, "first question") {
+			t.Fatalf("the model was sent an earlier turn with NoHistory: %+v", reqs[len(reqs)-1].Messages)
+		}
+	}
+	if r := e.chat(t, "xena", `{"message": "x", "conversation_id": "`+conv+`"}`); r.status != 404 {
+		t.Fatalf("another user's conversation with NoHistory: %d", r.status)
 	}
 }
