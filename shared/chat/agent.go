@@ -166,7 +166,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
 		turn = append(turn, msg)
-		turn = append(turn, a.runCalls(ctx, schema, &tables, msg.ToolCalls)...)
+		calls, outcomes := a.runCalls(ctx, schema, &tables, msg.ToolCalls)
+		if err := outcomes.storeDown(len(tables.tables)); err != nil && ctx.Err() == nil {
+			return Result{}, err
+		}
+		turn = append(turn, calls...)
 	}
 }
 
@@ -184,17 +188,22 @@ func (a *Agent) stopped(ctx context.Context, finish func(FinishReason, string, s
 }
 
 // runCalls executes one response's tool calls and returns one tool message
-// per call, in the calls' order. Data calls run concurrently (they are
-// independent reads); chart calls run after them, so a chart may plot a
-// table fetched in the same response.
-func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall) []Message {
+// per call, in the calls' order, and how its data calls ended. Data calls
+// run concurrently (they are independent reads), at most
+// MaxDataCallsInFlight at once; chart calls run after them, so a chart may
+// plot a table fetched in the same response. Calls beyond
+// MaxCallsPerResponse do not run.
+func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall) ([]Message, callOutcomes) {
 	results := make([]dataResult, len(calls))
+	inFlight := make(chan struct{}, MaxDataCallsInFlight)
 	var wg sync.WaitGroup
 	for i, c := range calls {
-		if c.Name == ToolChart {
+		if c.Name == ToolChart || i >= MaxCallsPerResponse {
 			continue
 		}
 		wg.Go(func() {
+			inFlight <- struct{}{}
+			defer func() { <-inFlight }()
 			// A panic in an adapter must not take down the process and
 			// every other user's turn with it: it becomes a tool error.
 			defer func() {
@@ -208,25 +217,31 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	wg.Wait()
 
 	out := make([]Message, len(calls))
+	var outcomes callOutcomes
 	for i, c := range calls {
+		if i >= MaxCallsPerResponse {
+			out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: overCapError(len(calls))}
+			continue
+		}
 		if c.Name == ToolChart {
 			continue
 		}
 		r := results[i]
+		outcomes.note(ctx, c, r.err)
 		var content string
 		switch {
 		case r.err != nil:
 			content = toolError(r.err)
 		case r.table != nil:
-			tables.tables = append(tables.tables, r.table)
-			content = summarize(tables.id(len(tables.tables)-1), r.source, r.table)
+			tables.tables = append(tables.tables, CapTableBytes(r.table, MaxTableBytes))
+			content = summarize(tables.id(len(tables.tables)-1), r.source, tables.tables[len(tables.tables)-1])
 		default:
 			content = r.content
 		}
 		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
 	}
 	for i, c := range calls {
-		if c.Name != ToolChart {
+		if c.Name != ToolChart || i >= MaxCallsPerResponse {
 			continue
 		}
 		content, err := a.runChart(tables, c)
@@ -235,7 +250,7 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 		}
 		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
 	}
-	return out
+	return out, outcomes
 }
 
 func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelText string) string {

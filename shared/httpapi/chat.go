@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +32,9 @@ type chatRequest struct {
 type chatResponse struct {
 	ConversationID string `json:"conversation_id"`
 	turnResponse
+	// Saved is false when the store failed until the save reserve ran out:
+	// the answer is given anyway, and the conversation does not hold it.
+	Saved bool `json:"saved"`
 }
 
 // chat answers one question. Order matters: everything that can reject the
@@ -62,6 +68,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 
 	ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
 	defer cancel()
+	ctx = chat.OnToolFailure(ctx, func(f chat.ToolFailure) { s.logToolFailure(r, f) })
 	res, err := s.Agent.Run(ctx, history, req.Message)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -78,16 +85,21 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	}
 	saveCtx, cancelSave := context.WithDeadline(context.WithoutCancel(r.Context()), saveBy)
 	defer cancelSave()
-	stored, err := s.Memory.Append(saveCtx, turn)
-	if err != nil {
-		if chat.ErrorCode(err) == chat.CodeDeadline {
-			// The store, not the turn, ran out of time: a store problem.
-			err = chat.Wrap(err, chat.CodeUnavailable, "httpapi.chat", "the conversation store did not answer in time; the answer was not saved, try again")
-		}
+	stored, err := s.save(saveCtx, turn)
+	switch code := chat.ErrorCode(err); {
+	case err == nil:
+		writeJSON(w, http.StatusOK, chatResponse{ConversationID: stored.ConversationID, turnResponse: newTurnResponse(stored), Saved: true})
+	case code == chat.CodeUnavailable || code == chat.CodeConflict || code == chat.CodeDeadline:
+		// The answer is paid for: send it rather than make the client spend
+		// the tokens again, and say it was not kept.
+		s.Logger.LogAttrs(r.Context(), slog.LevelError, "turn not saved", slog.String("code", string(code)),
+			slog.String("error", err.Error()), slog.String("request_id", requestIDOf(r.Context())))
+		turn.CreatedAt = s.Now()
+		writeJSON(w, http.StatusOK, chatResponse{ConversationID: turn.ConversationID, turnResponse: newTurnResponse(turn), Saved: false})
+	default:
+		// A follow-up whose conversation was deleted meanwhile (404), or a bug.
 		s.writeError(w, r, err)
-		return
 	}
-	writeJSON(w, http.StatusOK, chatResponse{ConversationID: stored.ConversationID, turnResponse: newTurnResponse(stored)})
 }
 
 // decodeChat reads and validates the body of POST /chat.
@@ -165,6 +177,7 @@ func validID(id string) bool {
 type conversationResponse struct {
 	ConversationID string         `json:"conversation_id"`
 	Turns          []turnResponse `json:"turns"`
+	NextCursor     string         `json:"next_cursor,omitempty"`
 }
 
 type turnResponse struct {
@@ -184,26 +197,85 @@ type turnResponse struct {
 func newTurnResponse(t chat.Turn) turnResponse {
 	return turnResponse{
 		Turn: t.Seq, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Question: t.Question, Answer: t.Answer,
-		Table: t.Table, Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
+		Table: chat.CapTableBytes(t.Table, chat.MaxTableBytes), Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
 	}
 }
 
+// getConversation answers one page of a conversation's turns, oldest
+// first: at most limit turns (default 20) and at most chat.MaxPageBytes of
+// them, with next_cursor when more follow. A conversation of any length
+// can so be read within Lambda's response limit.
 func (s *server) getConversation(w http.ResponseWriter, r *http.Request, user string) {
 	id := r.PathValue("id")
 	if !validID(id) {
 		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "conversation %q not found", id))
 		return
 	}
-	turns, err := s.Conversations.Turns(r.Context(), user, id)
+	limit := DefaultTurnPage
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := parseLimit(v, s.MaxListLimit)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		limit = n
+	}
+	after, err := decodeTurnCursor(r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := conversationResponse{ConversationID: id, Turns: make([]turnResponse, len(turns))}
+	// One more than the page, to know whether another follows.
+	turns, err := s.Conversations.TurnPage(r.Context(), user, id, after, limit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := conversationResponse{ConversationID: id, Turns: []turnResponse{}}
+	used := 0
 	for i, t := range turns {
-		out.Turns[i] = newTurnResponse(t)
+		if i == limit {
+			out.NextCursor = encodeTurnCursor(turns[i-1].Seq)
+			break
+		}
+		view := newTurnResponse(t)
+		b, err := json.Marshal(view)
+		if err != nil {
+			s.writeError(w, r, chat.Wrap(err, chat.CodeInternal, "httpapi.getConversation", "a turn could not be encoded"))
+			return
+		}
+		// Every page holds at least one turn (a turn is far below the page
+		// budget: its table is capped at chat.MaxTableBytes).
+		if i > 0 && used+len(b) > chat.MaxPageBytes {
+			out.NextCursor = encodeTurnCursor(turns[i-1].Seq)
+			break
+		}
+		used += len(b)
+		out.Turns = append(out.Turns, view)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// DefaultTurnPage is how many turns GET /conversations/{id} returns
+// without a limit.
+const DefaultTurnPage = 20
+
+// A turn cursor is the seq of the last turn of the page before, opaque to
+// clients.
+func encodeTurnCursor(seq int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("after:" + strconv.Itoa(seq)))
+}
+
+func decodeTurnCursor(c string) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	n, perr := strconv.Atoi(strings.TrimPrefix(string(raw), "after:"))
+	if err != nil || perr != nil || !strings.HasPrefix(string(raw), "after:") || n < 1 {
+		return 0, chat.Errorf(chat.CodeInvalid, "cursor %q is not one this server returned; pass the next_cursor of the previous page", c)
+	}
+	return n, nil
 }
 
 func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request, user string) {
@@ -251,4 +323,22 @@ func parseLimit(v string, max int) (int, error) {
 		return 0, chat.Errorf(chat.CodeInvalid, "limit must be a whole number from 1 to %d, got %q", max, v)
 	}
 	return n, nil
+}
+
+// logToolFailure makes a tool failure that is not the model's fault seen:
+// WARN for a store that is unavailable (it may recover), ERROR for anything
+// else (a bug or a panic in an adapter), with the operation and the detail.
+func (s *server) logToolFailure(r *http.Request, f chat.ToolFailure) {
+	code := chat.ErrorCode(f.Err)
+	level := slog.LevelError
+	if code == chat.CodeUnavailable {
+		level = slog.LevelWarn
+	}
+	op := ""
+	var e *chat.Error
+	if errors.As(f.Err, &e) {
+		op = e.Op
+	}
+	s.Logger.LogAttrs(r.Context(), level, "tool failed", slog.String("tool", f.Tool), slog.String("code", string(code)),
+		slog.String("op", op), slog.String("error", f.Err.Error()), slog.String("request_id", requestIDOf(r.Context())))
 }

@@ -354,13 +354,18 @@ func TestFailuresMapToStatusesWithoutLeaking(t *testing.T) {
 	}
 }
 
-func TestStoreFailureIs503AndStoresNothing(t *testing.T) {
-	e := newEnv(t, echo)
+// A store that stays busy through the save reserve: the answer, already
+// paid for, is sent with "saved": false, and nothing is stored.
+func TestStoreFailureAnswersUnsaved(t *testing.T) {
+	e := newEnvWith(t, echo, func(o *httpapi.Options) { o.SaveReserve = 300 * time.Millisecond })
 	err := error(chat.Wrap(errors.New("ThrottlingException"), chat.CodeUnavailable, "dynamo.Append", "the conversation store is busy; try again"))
 	e.memErr.Store(&err)
 	r := e.chat(t, "fay", `{"message": "hi"}`)
-	if r.status != 503 || errCode(r) != "unavailable" || !strings.Contains(errMessage(r), "try again") {
-		t.Fatalf("got %d %s, want 503 unavailable", r.status, r.raw)
+	if r.status != 200 || r.body["saved"] != false || r.body["answer"] != "echo: hi" {
+		t.Fatalf("got %d %s, want 200 with the answer and saved false", r.status, r.raw)
+	}
+	if !strings.Contains(e.logs.String(), "turn not saved") {
+		t.Fatalf("the unsaved turn was not logged:\n%s", e.logs)
 	}
 	if list, _, _ := e.mem.List(context.Background(), "fay", 10, ""); len(list) != 0 {
 		t.Fatal("a turn was stored although the store failed")
