@@ -8,8 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httputil"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"strings"
 	"sync"
@@ -17,9 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/chat/chattest"
+	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/sample"
 	"github.com/datachat/datachat/shared/weaviate"
 )
@@ -91,9 +97,9 @@ func TestQueriesFailingIs503AndLogged(t *testing.T) {
 			access = m
 		}
 	}
-	if failure == nil || failure["level"] != "WARN" || failure["op"] != "weaviate.Aggregate" || failure["tool"] != "aggregate" ||
+	if failure == nil || failure["level"] != "WARN" || failure["op"] != "weaviate.aggregate" || failure["tool"] != "aggregate" ||
 		!strings.Contains(fmt.Sprint(failure["error"]), "404") || failure["request_id"] == "" || failure["request_id"] != access["request_id"] {
-		t.Fatalf("tool failure logged as %v (access line %v); want WARN with op weaviate.Aggregate, the 404 and the request id; logs:\n%s", failure, access, logs)
+		t.Fatalf("tool failure logged as %v (access line %v); want WARN with op weaviate.aggregate, the 404 and the request id; logs:\n%s", failure, access, logs)
 	}
 	if access["status"] != 503.0 {
 		t.Fatalf("access line %v, want status 503", access)
@@ -161,3 +167,116 @@ func TestToolCallsPerResponseAreBounded(t *testing.T) {
 }
 
 var _ = io.Discard
+
+// dynamoStore is a Store on its own table of the DynamoDB-compatible
+// server, through client (which a test may wrap to inject faults).
+func dynamoStore(t *testing.T, wrap func(dynamo.Client) dynamo.Client) *dynamo.Store {
+	t.Helper()
+	ep := dynamoEndpoint(t)
+	table := createTable(t, ep)
+	var client dynamo.Client = dynamodb.New(dynamodb.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(ep),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	if wrap != nil {
+		client = wrap(client)
+	}
+	s, err := dynamo.New(client, dynamo.Options{Table: table, MaxBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A follow-up whose conversation is deleted while it is in the model
+// answers 404 and stores nothing, on DynamoDB as on the embedded memory.
+func TestDeleteDuringTurnOnDynamo(t *testing.T) {
+	store := dynamoStore(t, nil)
+	inModel, release := make(chan struct{}), make(chan struct{})
+	model := &chattest.ScriptedModel{Reply: func(_ context.Context, req chat.ModelRequest, _ int) (chat.ModelResponse, error) {
+		if req.Messages[len(req.Messages)-1].Content == "And in 2009?" {
+			close(inModel)
+			<-release
+		}
+		return chattest.Answer("ok", 10), nil
+	}}
+	srv := newApp(t, app.Deps{Memory: store, Model: model}, nil)
+	tok := tokenFor(t, "deleter")
+	status, a := ask(t, srv.Client(), srv.URL, tok, "first", "")
+	if status != 200 {
+		t.Fatalf("first turn: %d %+v", status, a)
+	}
+	type result struct {
+		status int
+		a      answer
+	}
+	done := make(chan result)
+	go func() {
+		s, f := ask(t, srv.Client(), srv.URL, tok, "And in 2009?", a.ConversationID)
+		done <- result{s, f}
+	}()
+	<-inModel
+	req, _ := http.NewRequest("DELETE", srv.URL+"/conversations/"+a.ConversationID, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := srv.Client().Do(req)
+	if err != nil || resp.StatusCode != 204 {
+		t.Fatalf("delete: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	close(release)
+	if r := <-done; r.status != 404 || r.a.Error == nil || r.a.Error.Code != "not_found" {
+		t.Fatalf("follow-up of a conversation deleted meanwhile: %d %+v, want 404", r.status, r.a)
+	}
+	if status := getJSON(t, srv.Client(), srv.URL+"/conversations/"+a.ConversationID, tok, nil); status != 404 {
+		t.Fatalf("GET after delete: %d, want 404 (the conversation came back)", status)
+	}
+}
+
+// throttledClient answers TransactWriteItems with throttling while its
+// budget of failures lasts, as a table at its capacity does.
+type throttledClient struct {
+	dynamo.Client
+	failures atomic.Int64
+	writes   atomic.Int64
+}
+
+func (c *throttledClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.writes.Add(1)
+	if c.failures.Add(-1) >= 0 {
+		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("throttled (injected)")}
+	}
+	return c.Client.TransactWriteItems(ctx, in, opts...)
+}
+
+// Saving a turn on a throttled DynamoDB is retried within the save
+// reserve; when throttling outlasts it, the answer is still given, with
+// "saved": false, and nothing is stored.
+func TestSaveRetriedUnderThrottling(t *testing.T) {
+	var tc *throttledClient
+	store := dynamoStore(t, func(c dynamo.Client) dynamo.Client { tc = &throttledClient{Client: c}; return tc })
+	srv := newApp(t, app.Deps{Memory: store}, map[string]string{"SAVE_RESERVE": "1500ms"})
+	tok := tokenFor(t, "throttled")
+	q := "What was the average closing price of the S&P 500 in 2008?"
+
+	tc.failures.Store(3)
+	status, raw := rawAsk(t, srv.Client(), srv.URL, tok, q, "")
+	if status != 200 || raw["saved"] != true || !strings.Contains(fmt.Sprint(raw["answer"]), "1,220.04") {
+		t.Fatalf("three throttled writes: %d %v, want 200 saved", status, raw)
+	}
+	if w := tc.writes.Load(); w != 4 {
+		t.Errorf("%d writes, want 4 (3 throttled, then stored)", w)
+	}
+	conv := raw["conversation_id"].(string)
+	if getJSON(t, srv.Client(), srv.URL+"/conversations/"+conv, tok, nil) != 200 {
+		t.Fatal("the turn saved after throttling cannot be read")
+	}
+
+	tc.failures.Store(1 << 40)
+	status, raw = rawAsk(t, srv.Client(), srv.URL, tok, q, "")
+	if status != 200 || raw["saved"] != false || !strings.Contains(fmt.Sprint(raw["answer"]), "1,220.04") {
+		t.Fatalf("throttled throughout: %d %v, want 200 with the answer and saved false", status, raw)
+	}
+	if getJSON(t, srv.Client(), srv.URL+"/conversations/"+raw["conversation_id"].(string), tok, nil) != 404 {
+		t.Fatal("an unsaved turn can be read")
+	}
+}

@@ -550,3 +550,90 @@ func TestNoHistory(t *testing.T) {
 		t.Fatalf("another user's conversation with NoHistory: %d", r.status)
 	}
 }
+
+// GET /conversations/{id} pages its turns oldest first, by limit and by
+// bytes: 16 turns with tables of 500 rows of about 1 KB never come back in
+// one body over the page budget.
+func TestConversationPages(t *testing.T) {
+	wide := strings.Repeat("w", 1000)
+	e := newEnv(t, echo)
+	ctx := context.Background()
+	var conv string
+	for i := range 16 {
+		rows := make([][]any, 500)
+		for j := range rows {
+			rows[j] = []any{fmt.Sprintf("%d-%d", i, j), wide}
+		}
+		tr := chat.Turn{UserID: "pat", ConversationID: "big", Question: fmt.Sprintf("q%d", i), Answer: "a", FinishReason: chat.FinishStop,
+			Table: &chat.Table{Columns: []chat.Column{{Name: "k", Type: chat.TypeText}, {Name: "v", Type: chat.TypeText}}, Rows: rows, TotalRows: 500}}
+		stored, err := e.mem.Append(ctx, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv = stored.ConversationID
+	}
+	tok := token(t, "pat")
+	var seen []string
+	largest, cursor := 0, ""
+	for page := 0; ; page++ {
+		r := e.do(t, "GET", "/conversations/"+conv+"?limit=10&cursor="+cursor, tok, "", "")
+		if r.status != 200 {
+			t.Fatalf("page %d: %d %.300s", page, r.status, r.raw)
+		}
+		largest = max(largest, len(r.raw))
+		if len(r.raw) > chat.MaxPageBytes+64<<10 {
+			t.Fatalf("page %d is %d bytes, over the %d-byte page budget", page, len(r.raw), chat.MaxPageBytes)
+		}
+		for _, tr := range r.body["turns"].([]any) {
+			m := tr.(map[string]any)
+			seen = append(seen, m["question"].(string))
+			tbl := m["table"].(map[string]any)
+			if tbl["truncated"] != true || tbl["total_rows"] != 500.0 {
+				t.Fatalf("a table over %d bytes is not marked truncated with its total: %v %v", chat.MaxTableBytes, tbl["truncated"], tbl["total_rows"])
+			}
+		}
+		next, _ := r.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if want := "q0 q1 q2 q3 q4 q5 q6 q7 q8 q9 q10 q11 q12 q13 q14 q15"; strings.Join(seen, " ") != want {
+		t.Fatalf("pages gave %v, want every turn once, oldest first", seen)
+	}
+	t.Logf("largest page %d bytes", largest)
+	for _, bad := range []string{"x", "YWZ0ZXI6MA", "bm9wZQ"} {
+		if r := e.do(t, "GET", "/conversations/"+conv+"?cursor="+bad, tok, "", ""); r.status != 400 {
+			t.Errorf("cursor %q: %d, want 400", bad, r.status)
+		}
+	}
+}
+
+// A follow-up whose conversation is deleted while the model thinks answers
+// 404, and the conversation stays deleted.
+func TestDeleteDuringTurn(t *testing.T) {
+	inModel, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, func(ctx context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		if req.Messages[len(req.Messages)-1].Content == "follow-up" {
+			close(inModel)
+			<-release
+		}
+		return chattest.Answer("ok", 10), nil
+	})
+	tok := token(t, "del")
+	first := e.chat(t, "del", `{"message": "first"}`)
+	conv := first.body["conversation_id"].(string)
+	done := make(chan resp)
+	go func() { done <- e.chat(t, "del", `{"message": "follow-up", "conversation_id": "`+conv+`"}`) }()
+	<-inModel
+	if r := e.do(t, "DELETE", "/conversations/"+conv, tok, "", ""); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	close(release)
+	if r := <-done; r.status != 404 || errCode(r) != "not_found" {
+		t.Fatalf("follow-up of a conversation deleted meanwhile: %d %s, want 404", r.status, r.raw)
+	}
+	if r := e.do(t, "GET", "/conversations/"+conv, tok, "", ""); r.status != 404 {
+		t.Fatalf("GET after delete: %d %s, want 404 (the conversation came back)", r.status, r.raw)
+	}
+}
