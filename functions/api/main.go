@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/secrets"
 )
 
@@ -77,6 +79,28 @@ type function struct {
 // invoke answers one event: a *streamingV1 on a streamed route (which the
 // runtime sends as a stream), a responseV1 on every other.
 func (f *function) invoke(ctx context.Context, ev eventV1) (any, error) {
+	if id := ev.RequestContext.RequestID; id != "" {
+		// The gateway's id, never the client's, names the request in
+		// every log line.
+		name := strings.ToLower(httpapi.RequestIDHeader)
+		for k := range ev.Headers {
+			if strings.EqualFold(k, name) {
+				delete(ev.Headers, k)
+			}
+		}
+		for k := range ev.MultiValueHeaders {
+			if strings.EqualFold(k, name) {
+				delete(ev.MultiValueHeaders, k)
+			}
+		}
+		if ev.Headers == nil {
+			ev.Headers = map[string]string{}
+		}
+		ev.Headers[name] = id
+		if ev.MultiValueHeaders != nil {
+			ev.MultiValueHeaders[name] = []string{id}
+		}
+	}
 	if streamedRoute(ev) {
 		// The streaming integration's timeout matches the function's
 		// (template.yaml), so the invocation's deadline bounds the turn.

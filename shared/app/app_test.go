@@ -38,7 +38,9 @@ func newApp(t testing.TB, deps app.Deps, env map[string]string) *httptest.Server
 		t.Fatal(err)
 	}
 	deps.Auth = v
-	deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	a, err := app.New(context.Background(), cfg, deps)
 	if err != nil {
 		t.Fatal(err)

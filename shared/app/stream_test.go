@@ -152,7 +152,7 @@ func streamAsk(t testing.TB, client *http.Client, base, tok, message, conv strin
 func checkStream(t testing.TB, events []sseMessage) map[string]any {
 	t.Helper()
 	if len(events) < 2 || events[0].typ() != "RUN_STARTED" {
-		t.Fatalf("stream does not start with RUN_STARTED: %v", types(events))
+		t.Fatalf("stream does not start with RUN_STARTED: %v", eventTypes(events))
 	}
 	last, prevID, prevSeq := events[len(events)-1], 0, 0
 	for i, e := range events {
@@ -214,7 +214,7 @@ func checkStream(t testing.TB, events []sseMessage) map[string]any {
 	return result
 }
 
-func types(events []sseMessage) []string {
+func eventTypes(events []sseMessage) []string {
 	var out []string
 	for _, e := range events {
 		out = append(out, e.typ())
@@ -246,11 +246,11 @@ func TestStreamMatchesJSON(t *testing.T) {
 		events, _ := streamAsk(t, http.DefaultClient, base, tok, q, "")
 		result := checkStream(t, events)
 		if result == nil {
-			t.Fatalf("%q: no RUN_FINISHED: %v", q, types(events))
+			t.Fatalf("%q: no RUN_FINISHED: %v", q, eventTypes(events))
 		}
 		for _, want := range []string{"STEP_STARTED", "STEP_FINISHED", "TOOL_CALL_START", "TOOL_CALL_ARGS", "TOOL_CALL_END", "TOOL_CALL_RESULT", "TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "CUSTOM"} {
-			if !strings.Contains(strings.Join(types(events), " "), want) {
-				t.Errorf("%q: no %s in %v", q, want, types(events))
+			if !strings.Contains(strings.Join(eventTypes(events), " "), want) {
+				t.Errorf("%q: no %s in %v", q, want, eventTypes(events))
 			}
 		}
 		status, raw := rawAsk(t, http.DefaultClient, base, tok, q, "")
@@ -368,7 +368,7 @@ func TestStreamHeartbeatsDuringSilentModel(t *testing.T) {
 	base := newApp(t, app.Deps{Model: &silentModel{silence: 20 * time.Second, next: offline.New()}}, nil).URL
 	events, beats := streamAsk(t, http.DefaultClient, base, tokenFor(t, "patient"), "What was the average closing price of the S&P 500 in 2008?", "")
 	if checkStream(t, events) == nil || beats < 1 {
-		t.Errorf("heartbeats %d, events %v", beats, types(events))
+		t.Errorf("heartbeats %d, events %v", beats, eventTypes(events))
 	}
 }
 
@@ -402,7 +402,7 @@ func TestStreamLongerThan30Seconds(t *testing.T) {
 	start := time.Now()
 	events, beats := streamAsk(t, http.DefaultClient, srv.URL, tokenFor(t, "slow"), "What was the average closing price of the S&P 500 in 2008?", "")
 	if checkStream(t, events) == nil || beats < 2 || time.Since(start) < 30*time.Second {
-		t.Errorf("after %s: heartbeats %d, events %v", time.Since(start), beats, types(events))
+		t.Errorf("after %s: heartbeats %d, events %v", time.Since(start), beats, eventTypes(events))
 	}
 }
 
@@ -468,7 +468,7 @@ func TestStreamIsolation(t *testing.T) {
 			events, _ := streamAsk(t, client, base, tokenFor(t, user), q, "")
 			result := checkStream(t, events)
 			if result == nil {
-				t.Errorf("%s: %v", user, types(events))
+				t.Errorf("%s: %v", user, eventTypes(events))
 				return
 			}
 			table := result["table"].(map[string]any)

@@ -178,7 +178,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
 		turn = append(turn, msg)
-		turn = append(turn, a.runCalls(ctx, schema, &tables, msg.ToolCalls, events)...)
+		calls, outcomes := a.runCalls(ctx, schema, &tables, msg.ToolCalls, events)
+		if err := outcomes.storeDown(len(tables.tables)); err != nil && ctx.Err() == nil {
+			return Result{}, err
+		}
+		turn = append(turn, calls...)
 	}
 }
 
@@ -196,20 +200,25 @@ func (a *Agent) stopped(ctx context.Context, finish func(FinishReason, string, s
 }
 
 // runCalls executes one response's tool calls and returns one tool message
-// per call, in the calls' order. Data calls run concurrently (they are
-// independent reads); chart calls run after them, so a chart may plot a
-// table fetched in the same response.
-func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall, events *Events) []Message {
+// per call, in the calls' order, and how its data calls ended. Data calls
+// run concurrently (they are independent reads), at most
+// MaxDataCallsInFlight at once; chart calls run after them, so a chart may
+// plot a table fetched in the same response. Calls beyond
+// MaxCallsPerResponse do not run.
+func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall, events *Events) ([]Message, callOutcomes) {
 	for _, c := range calls {
 		events.Emit(Event{Kind: EventToolStarted, Tool: &ToolEvent{ID: c.ID, Name: c.Name, Arguments: c.Arguments}})
 	}
 	results := make([]dataResult, len(calls))
+	inFlight := make(chan struct{}, MaxDataCallsInFlight)
 	var wg sync.WaitGroup
 	for i, c := range calls {
-		if c.Name == ToolChart {
+		if c.Name == ToolChart || i >= MaxCallsPerResponse {
 			continue
 		}
 		wg.Go(func() {
+			inFlight <- struct{}{}
+			defer func() { <-inFlight }()
 			// A panic in an adapter must not take down the process and
 			// every other user's turn with it: it becomes a tool error.
 			defer func() {
@@ -223,11 +232,19 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	wg.Wait()
 
 	out := make([]Message, len(calls))
+	var outcomes callOutcomes
 	for i, c := range calls {
+		if i >= MaxCallsPerResponse {
+			content := overCapError(len(calls))
+			out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
+			events.Emit(Event{Kind: EventToolEnded, Tool: &ToolEvent{ID: c.ID, Name: c.Name, Content: content, Error: content}})
+			continue
+		}
 		if c.Name == ToolChart {
 			continue
 		}
 		r := results[i]
+		outcomes.note(ctx, c, r.err)
 		ended := ToolEvent{ID: c.ID, Name: c.Name}
 		var content string
 		switch {
@@ -235,7 +252,8 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 			content = toolError(r.err)
 			ended.Error = content
 		case r.table != nil:
-			tables.tables = append(tables.tables, r.table)
+			tables.tables = append(tables.tables, CapTableBytes(r.table, MaxTableBytes))
+			r.table = tables.tables[len(tables.tables)-1]
 			ended.TableID = tables.id(len(tables.tables) - 1)
 			ended.Rows, ended.Total = len(r.table.Rows), r.table.TotalRows
 			content = summarize(ended.TableID, r.source, r.table)
@@ -252,7 +270,7 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 		}
 	}
 	for i, c := range calls {
-		if c.Name != ToolChart {
+		if c.Name != ToolChart || i >= MaxCallsPerResponse {
 			continue
 		}
 		content, err := a.runChart(tables, c)
@@ -273,7 +291,7 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 			}
 		}
 	}
-	return out
+	return out, outcomes
 }
 
 func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelText string) string {

@@ -40,6 +40,9 @@ type Event struct {
 	Chart *Chart     `json:"chart,omitempty"`
 	Turn  *Turn      `json:"turn,omitempty"`
 	Err   *Error     `json:"error,omitempty"`
+	// Unsaved marks a finished turn the store could not keep: the answer
+	// is given anyway (see httpapi's saved).
+	Unsaved bool `json:"unsaved,omitempty"`
 }
 
 // RunInfo identifies the turn an event stream is about.

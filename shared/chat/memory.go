@@ -44,11 +44,15 @@ type Memory interface {
 	// History returns at most limit of the conversation's latest turns,
 	// oldest first, or CodeNotFound.
 	History(ctx context.Context, userID, conversationID string, limit int) ([]Turn, error)
-	// Append stores t as the next turn of its conversation, creating the
-	// conversation if needed, and returns it with Seq and CreatedAt set.
-	// t.Seq is the caller's guess of the next position (0 when unknown);
-	// when another turn took it, the store picks the next free one, so
-	// concurrent appends to one conversation are all kept, in order.
+	// Append stores t as the next turn of its conversation and returns it
+	// as stored (cut down where the store caps it) with Seq and CreatedAt
+	// set. t.Seq is the caller's guess of the next position: 0 (unknown)
+	// or 1 may create the conversation; above 1 it is a follow-up, which is
+	// CodeNotFound when the conversation no longer exists (deleted or
+	// expired while the turn ran), so a deleted conversation never comes
+	// back. When another turn took the guessed seq, the store picks the
+	// next free one, so concurrent appends to one conversation are all
+	// kept, in order.
 	Append(ctx context.Context, t Turn) (Turn, error)
 }
 
@@ -62,8 +66,19 @@ type Conversations interface {
 	List(ctx context.Context, userID string, limit int, cursor string) ([]Conversation, string, error)
 	// Turns returns every turn of the conversation, oldest first.
 	Turns(ctx context.Context, userID, conversationID string) ([]Turn, error)
+	// TurnPage returns up to limit turns whose Seq is above after, oldest
+	// first: one page of a conversation, which may be too long to read
+	// whole. A page with no turn is CodeNotFound, so a conversation deleted
+	// between pages is not found rather than empty.
+	TurnPage(ctx context.Context, userID, conversationID string, after, limit int) ([]Turn, error)
 	// Delete removes the conversation and all its turns.
 	Delete(ctx context.Context, userID, conversationID string) error
+}
+
+// Gone is the error of Append for a follow-up whose conversation no
+// longer exists.
+func Gone(conversationID string) *Error {
+	return Errorf(CodeNotFound, "conversation %q was deleted while this turn ran, so nothing was saved; start a new conversation", conversationID)
 }
 
 // Title makes a conversation title from its first question: the first line,

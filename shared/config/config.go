@@ -22,9 +22,9 @@ type Config struct {
 	Limits          chat.Limits   // MAX_MODEL_REQUESTS, MAX_TOTAL_TOKENS, HISTORY_TOKEN_BUDGET, ROW_LIMIT, CHART_POINTS
 	TurnTimeout     time.Duration // TURN_TIMEOUT (default 25s)
 	SaveReserve     time.Duration // SAVE_RESERVE (default 2s): kept back from the turn to store it
-	MaxBodyBytes    int64         // MAX_BODY_BYTES (default 32768)
+	MaxBodyBytes    int64         // MAX_BODY_BYTES (default and least: 12 bytes per MAX_MESSAGE_CHARS plus 4 KiB)
 	MaxMessageChars int           // MAX_MESSAGE_CHARS (default 8000)
-	HistoryTurns    int           // HISTORY_TURNS (default 20)
+	HistoryTurns    int           // HISTORY_TURNS (default 20; 0 means none: httpapi.NoHistory)
 	// UserLimits (USER_DAILY_TOKENS, USER_TURNS_PER_MINUTE; unset or 0 =
 	// unlimited) bound each user across all their turns.
 	UserLimits chat.UserLimits
@@ -90,7 +90,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		},
 		TurnTimeout:     p.duration("TURN_TIMEOUT", httpapi.DefaultTurnTimeout),
 		SaveReserve:     p.duration("SAVE_RESERVE", httpapi.DefaultSaveReserve),
-		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, 256, 10<<20)),
+		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", 0, 256, 64<<20)),
 		MaxMessageChars: p.int("MAX_MESSAGE_CHARS", httpapi.DefaultMaxMessageChars, 1, 1_000_000),
 		HistoryTurns:    p.int("HISTORY_TURNS", httpapi.DefaultHistoryTurns, 0, 1000),
 		UserLimits: chat.UserLimits{
@@ -120,6 +120,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	c.StreamTurnTimeout = p.duration("STREAM_TURN_TIMEOUT", httpapi.DefaultStreamTurnTimeout)
 	if c.SaveReserve >= c.StreamTurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than STREAM_TURN_TIMEOUT=%s, or every streamed turn starts past its deadline", c.SaveReserve, c.StreamTurnTimeout))
+	}
+	if least := httpapi.BodyBytesFor(c.MaxMessageChars); c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = least
+	} else if c.MaxBodyBytes < least {
+		p.errs = append(p.errs, fmt.Errorf("MAX_BODY_BYTES=%d would refuse messages within MAX_MESSAGE_CHARS=%d sent with \\u escapes (12 bytes a character); set it to at least %d or leave it unset", c.MaxBodyBytes, c.MaxMessageChars, least))
+	}
+	if c.HistoryTurns == 0 {
+		c.HistoryTurns = httpapi.NoHistory
 	}
 	if c.SaveReserve >= c.TurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/httpapi"
 )
 
 func TestDefaults(t *testing.T) {
@@ -13,7 +14,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 3000 || c.Limits.MaxModelRequests != 10 || c.Limits.MaxTotalTokens != 20000 || c.TurnTimeout != 25*time.Second || c.MaxBodyBytes != 32<<10 || c.MaxMessageChars != 8000 || c.Limits.RowCap != 500 {
+	if c.Port != 3000 || c.Limits.MaxModelRequests != 10 || c.Limits.MaxTotalTokens != 20000 || c.TurnTimeout != 25*time.Second || c.MaxBodyBytes != 12*8000+4096 || c.MaxMessageChars != 8000 || c.Limits.RowCap != 500 {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -49,5 +50,23 @@ func TestStreamTurnTimeout(t *testing.T) {
 	env = map[string]string{"STREAM_TURN_TIMEOUT": "1s"}
 	if _, err := config.FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "STREAM_TURN_TIMEOUT") {
 		t.Fatalf("a stream deadline shorter than the save reserve: %v", err)
+	}
+}
+
+func TestHistoryTurnsZeroMeansNone(t *testing.T) {
+	c, err := config.FromEnv(func(k string) string { return map[string]string{"HISTORY_TURNS": "0"}[k] })
+	if err != nil || c.HistoryTurns != httpapi.NoHistory {
+		t.Fatalf("HISTORY_TURNS=0: HistoryTurns %d, error %v; want httpapi.NoHistory", c.HistoryTurns, err)
+	}
+}
+
+func TestBodyLimitAdmitsEscapedMessages(t *testing.T) {
+	c, err := config.FromEnv(func(k string) string { return map[string]string{"MAX_MESSAGE_CHARS": "100"}[k] }) // MAX_BODY_BYTES unset
+	if err != nil || c.MaxBodyBytes != 12*100+4096 {
+		t.Fatalf("MaxBodyBytes %d, error %v; want 12 bytes a character plus 4 KiB", c.MaxBodyBytes, err)
+	}
+	_, err = config.FromEnv(func(k string) string { return map[string]string{"MAX_BODY_BYTES": "32768"}[k] })
+	if err == nil || !strings.Contains(err.Error(), "MAX_BODY_BYTES=32768") || !strings.Contains(err.Error(), "at least 100096") {
+		t.Fatalf("a body limit below 12 bytes a character was accepted or not explained: %v", err)
 	}
 }

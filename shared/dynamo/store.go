@@ -204,6 +204,65 @@ func (s *Store) Turns(ctx context.Context, userID, conversationID string) ([]cha
 	return s.turns(ctx, "Turns", key, 0)
 }
 
+// TurnPage implements chat.Conversations with a forward Query from the
+// turn after after, skipping expired turns, until limit live ones or the
+// end of the conversation.
+func (s *Store) TurnPage(ctx context.Context, userID, conversationID string, after, limit int) ([]chat.Turn, error) {
+	key, err := newConvKey(userID, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || after < 0 {
+		return nil, chat.Errorf(chat.CodeInvalid, "a page needs a positive limit and a seq of 0 or more")
+	}
+	now := s.now()
+	kc := expression.Key(attrPK).Equal(expression.Value(key.pk())).
+		And(expression.Key(attrSK).Between(expression.Value(turnSK(after+1)), expression.Value(turnSK(1<<31))))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, s.fail(ctx, "TurnPage", key, err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(true),
+		ConsistentRead:            aws.Bool(true),
+	}
+	var out []chat.Turn
+	for {
+		in.Limit = aws.Int32(int32(min(limit-len(out), 1<<20)))
+		page, err := s.client.Query(ctx, in, s.callOpts...)
+		if err != nil {
+			return nil, s.fail(ctx, "TurnPage", key, err)
+		}
+		for _, raw := range page.Items {
+			var it turnItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, s.fail(ctx, "TurnPage", key, fmt.Errorf("decode turn: %w", err))
+			}
+			if !live(it.ExpiresAt, now) {
+				continue
+			}
+			var t chat.Turn
+			if err := json.Unmarshal([]byte(it.Body), &t); err != nil {
+				return nil, s.fail(ctx, "TurnPage", key, fmt.Errorf("decode turn %d body: %w", it.Seq, err))
+			}
+			t.UserID, t.ConversationID, t.Seq = key.user, key.conv, it.Seq
+			out = append(out, t)
+		}
+		if len(out) >= limit || page.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	if len(out) == 0 {
+		return nil, notFound(key.conv)
+	}
+	return out, nil
+}
+
 // turns returns the latest limit live turns (all when limit is 0), oldest
 // first.
 func (s *Store) turns(ctx context.Context, op string, key convKey, limit int) ([]chat.Turn, error) {
@@ -277,20 +336,22 @@ func finishTurns(newestFirst []chat.Turn, key convKey) ([]chat.Turn, error) {
 // next seq after a short jittered pause, up to Options.AppendAttempts times.
 //
 // A turn too big for one item is stored cut down (see fitTurn); the
-// returned turn is t as given, with Seq and CreatedAt set.
+// returned turn is the one stored, so a caller answering with it sends
+// what a later read gives back. A follow-up (t.Seq above 1) whose
+// conversation no longer exists is CodeNotFound.
 func (s *Store) Append(ctx context.Context, t chat.Turn) (chat.Turn, error) {
 	key, err := newConvKey(t.UserID, t.ConversationID)
 	if err != nil {
 		return chat.Turn{}, err
 	}
 	seq := max(t.Seq, 1)
+	followUp := seq > 1
 	stored, capped, err := fitTurn(t, s.bodyBudget(key))
 	if err != nil {
 		return chat.Turn{}, s.fail(ctx, "Append", key, err)
 	}
 	for attempt := 1; ; attempt++ {
 		now := s.now().UTC()
-		t.Seq, t.CreatedAt = seq, now
 		stored.Seq, stored.CreatedAt = seq, now
 		in, err := s.appendInput(key, stored, capped, chat.Title(t.Question), now)
 		if err != nil {
@@ -298,11 +359,16 @@ func (s *Store) Append(ctx context.Context, t chat.Turn) (chat.Turn, error) {
 		}
 		_, err = s.client.TransactWriteItems(ctx, in, s.callOpts...)
 		if err == nil {
-			return t, nil
+			return stored, nil
 		}
 		next, err := s.afterCancel(ctx, key, seq, err)
 		if err != nil {
 			return chat.Turn{}, err
+		}
+		if followUp && next == 1 {
+			// No live summary: the conversation was deleted (or expired)
+			// after the follow-up read it; storing turn 1 would bring it back.
+			return chat.Turn{}, chat.Gone(key.conv)
 		}
 		if attempt >= s.appendAttempts {
 			return chat.Turn{}, &chat.Error{

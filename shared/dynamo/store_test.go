@@ -412,10 +412,11 @@ func TestAppendReadsSummaryWhenCancellationLacksIt(t *testing.T) {
 			}), middleware.After)
 	}
 	f := newFixture(t, dynamo.Options{}, stripItems)
+	mustAppend(t, f.store, turn("u", "c", "first"))
 	tr := turn("u", "c", "guessed too high")
 	tr.Seq = 5
-	if got := mustAppend(t, f.store, tr); got.Seq != 1 {
-		t.Fatalf("seq %d, want 1", got.Seq)
+	if got := mustAppend(t, f.store, tr); got.Seq != 2 {
+		t.Fatalf("seq %d, want 2", got.Seq)
 	}
 	if n := f.ops.get("GetItem"); n != 1 {
 		t.Fatalf("%d GetItem, want 1", n)
@@ -429,7 +430,7 @@ func TestAppendReadsSummaryWhenCancellationLacksIt(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if got, err := f.store.Turns(ctx, "u", "c"); err != nil || len(got) != 11 || got[10].Seq != 11 {
-		t.Fatalf("Turns: %d, %v; want 11 with seqs 1..11", len(got), err)
+	if got, err := f.store.Turns(ctx, "u", "c"); err != nil || len(got) != 12 || got[11].Seq != 12 {
+		t.Fatalf("Turns: %d, %v; want 12 with seqs 1..12", len(got), err)
 	}
 }

@@ -68,6 +68,26 @@ func (m *Memory) Turns(ctx context.Context, userID, id string) ([]chat.Turn, err
 	return m.History(ctx, userID, id, 0)
 }
 
+// TurnPage implements chat.Conversations.
+func (m *Memory) TurnPage(_ context.Context, userID, id string, after, limit int) ([]chat.Turn, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, err := m.find(userID, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []chat.Turn
+	for _, t := range c.turns {
+		if t.Seq > after && len(out) < limit {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, chat.Errorf(chat.CodeNotFound, "conversation %q has no turns after %d", id, after)
+	}
+	return out, nil
+}
+
 // Append implements chat.Memory.
 func (m *Memory) Append(_ context.Context, t chat.Turn) (chat.Turn, error) {
 	m.mu.Lock()
@@ -79,6 +99,9 @@ func (m *Memory) Append(_ context.Context, t chat.Turn) (chat.Turn, error) {
 		m.users[t.UserID] = convs
 	}
 	c := convs[t.ConversationID]
+	if c == nil && t.Seq > 1 {
+		return chat.Turn{}, chat.Gone(t.ConversationID)
+	}
 	if c == nil {
 		c = &conversation{summary: chat.Conversation{ID: t.ConversationID, Title: chat.Title(t.Question), CreatedAt: now}}
 		convs[t.ConversationID] = c

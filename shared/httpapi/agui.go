@@ -217,7 +217,7 @@ func (c *AGUIEncoder) Encode(e chat.Event) []AGUIEvent {
 		u := e.Turn.Usage
 		out = append(out, ev(aguiRunFinished, func(a *AGUIEvent) {
 			a.ThreadID, a.RunID = c.threadID, c.runID
-			a.Result = newChatResponse(*e.Turn)
+			a.Result = newChatResponse(*e.Turn, !e.Unsaved)
 			a.Usage = []aguiTokenUsage{{InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TotalTokens: u.TotalTokens, CachedInputTokens: u.CachedTokens}}
 		}))
 	case chat.EventFailed:

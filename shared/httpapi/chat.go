@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,6 +32,9 @@ type chatRequest struct {
 type chatResponse struct {
 	ConversationID string `json:"conversation_id"`
 	turnResponse
+	// Saved is false when the store failed until the save reserve ran out:
+	// the answer is given anyway, and the conversation does not hold it.
+	Saved bool `json:"saved"`
 }
 
 // chat answers one question. Order matters: everything that can reject the
@@ -42,11 +48,22 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 	var history []chat.Turn
+	nextSeq := 1
 	if req.ConversationID == "" {
 		req.ConversationID = s.NewID()
-	} else if history, err = s.Memory.History(r.Context(), user, req.ConversationID, s.HistoryTurns); err != nil {
-		s.writeError(w, r, err)
-		return
+	} else {
+		if history, err = s.Memory.History(r.Context(), user, req.ConversationID, max(s.HistoryTurns, 1)); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if n := len(history); n > 0 {
+			nextSeq = history[n-1].Seq + 1
+		}
+		if s.HistoryTurns == NoHistory {
+			// The read still proves the conversation is the user's and
+			// gives the next seq; the model sees none of it.
+			history = nil
+		}
 	}
 
 	reservation, err := s.reserve(r.Context(), user)
@@ -56,8 +73,9 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	}
 	// A streamed turn gets its own context and deadline and reports to
 	// the stream; stream is nil for a JSON answer.
-	ctx, cancel, stream := s.turnContext(w, r, req.ConversationID, history)
+	ctx, cancel, stream := s.turnContext(w, r, req.ConversationID, nextSeq)
 	defer cancel()
+	ctx = chat.OnToolFailure(ctx, func(f chat.ToolFailure) { s.logToolFailure(r, f) })
 	res, err := s.Agent.Run(ctx, history, req.Message)
 	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
 	if err != nil {
@@ -66,9 +84,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	}
 
 	turn := res.Turn(user, req.ConversationID, req.Message)
-	if n := len(history); n > 0 {
-		turn.Seq = history[n-1].Seq + 1
-	}
+	turn.Seq = nextSeq
 	// The turn's own deadline may have passed; storing it gets the reserve,
 	// but not past the request's own deadline (a Lambda invocation's).
 	saveBy := s.Now().Add(s.SaveReserve)
@@ -77,26 +93,33 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	}
 	saveCtx, cancelSave := context.WithDeadline(context.WithoutCancel(r.Context()), saveBy)
 	defer cancelSave()
-	stored, err := s.Memory.Append(saveCtx, turn)
-	if err != nil {
-		if chat.ErrorCode(err) == chat.CodeDeadline {
-			// The store, not the turn, ran out of time: a store problem.
-			err = chat.Wrap(err, chat.CodeUnavailable, "httpapi.chat", "the conversation store did not answer in time; the answer was not saved, try again")
-		}
+	stored, err := s.save(saveCtx, turn)
+	saved := err == nil
+	switch code := chat.ErrorCode(err); {
+	case saved:
+	case code == chat.CodeUnavailable || code == chat.CodeConflict || code == chat.CodeDeadline:
+		// The answer is paid for: send it rather than make the client spend
+		// the tokens again, and say it was not kept.
+		s.Logger.LogAttrs(r.Context(), slog.LevelError, "turn not saved", slog.String("code", string(code)),
+			slog.String("error", err.Error()), slog.String("request_id", requestIDOf(r.Context())))
+		turn.CreatedAt = s.Now()
+		stored = turn
+	default:
+		// A follow-up whose conversation was deleted meanwhile (404), or a bug.
 		s.replyError(w, r, stream, err)
 		return
 	}
 	if stream != nil {
-		stream.finish(stored)
+		stream.finish(stored, saved)
 		return
 	}
-	writeJSON(w, http.StatusOK, newChatResponse(stored))
+	writeJSON(w, http.StatusOK, newChatResponse(stored, saved))
 }
 
-// newChatResponse is the answer of POST /chat for the stored turn t, as
-// JSON and as RUN_FINISHED's result.
-func newChatResponse(t chat.Turn) chatResponse {
-	return chatResponse{ConversationID: t.ConversationID, turnResponse: newTurnResponse(t)}
+// newChatResponse is the answer of POST /chat for the turn t, as JSON and
+// as RUN_FINISHED's result; saved says whether the conversation holds it.
+func newChatResponse(t chat.Turn, saved bool) chatResponse {
+	return chatResponse{ConversationID: t.ConversationID, turnResponse: newTurnResponse(t), Saved: saved}
 }
 
 // decodeChat reads and validates the body of POST /chat.
@@ -107,17 +130,19 @@ func (s *server) decodeChat(w http.ResponseWriter, r *http.Request) (chatRequest
 	} else if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		return req, chat.Errorf(chat.CodeUnsupportedMedia, "Content-Type %q is not supported; send the body as application/json", ct)
 	}
-	body := http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	if err != nil {
 		return req, s.bodyError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return req, s.bodyError(err)
-		}
-		return req, chat.Errorf(chat.CodeInvalid, "the body holds more than one JSON value; send one object")
+	fields, err := decodeFields(data, []string{"message", "conversation_id"})
+	if err != nil {
+		return req, s.bodyError(err)
+	}
+	if req.Message, err = stringField(fields, "message"); err != nil {
+		return req, err
+	}
+	if req.ConversationID, err = stringField(fields, "conversation_id"); err != nil {
+		return req, err
 	}
 	if strings.TrimSpace(req.Message) == "" {
 		return req, chat.Errorf(chat.CodeInvalid, "message is required and must not be blank")
@@ -135,7 +160,10 @@ func (s *server) bodyError(err error) error {
 	var tooBig *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var known *chat.Error
 	switch {
+	case errors.As(err, &known):
+		return known
 	case errors.As(err, &tooBig):
 		return chat.Errorf(chat.CodeTooLarge, "the body is over %d bytes; send a shorter message", tooBig.Limit)
 	case errors.Is(err, io.EOF):
@@ -169,6 +197,7 @@ func validID(id string) bool {
 type conversationResponse struct {
 	ConversationID string         `json:"conversation_id"`
 	Turns          []turnResponse `json:"turns"`
+	NextCursor     string         `json:"next_cursor,omitempty"`
 }
 
 type turnResponse struct {
@@ -188,26 +217,85 @@ type turnResponse struct {
 func newTurnResponse(t chat.Turn) turnResponse {
 	return turnResponse{
 		Turn: t.Seq, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Question: t.Question, Answer: t.Answer,
-		Table: t.Table, Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
+		Table: chat.CapTableBytes(t.Table, chat.MaxTableBytes), Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
 	}
 }
 
+// getConversation answers one page of a conversation's turns, oldest
+// first: at most limit turns (default 20) and at most chat.MaxPageBytes of
+// them, with next_cursor when more follow. A conversation of any length
+// can so be read within Lambda's response limit.
 func (s *server) getConversation(w http.ResponseWriter, r *http.Request, user string) {
 	id := r.PathValue("id")
 	if !validID(id) {
 		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "conversation %q not found", id))
 		return
 	}
-	turns, err := s.Conversations.Turns(r.Context(), user, id)
+	limit := DefaultTurnPage
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := parseLimit(v, s.MaxListLimit)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		limit = n
+	}
+	after, err := decodeTurnCursor(r.URL.Query().Get("cursor"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := conversationResponse{ConversationID: id, Turns: make([]turnResponse, len(turns))}
+	// One more than the page, to know whether another follows.
+	turns, err := s.Conversations.TurnPage(r.Context(), user, id, after, limit+1)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := conversationResponse{ConversationID: id, Turns: []turnResponse{}}
+	used := 0
 	for i, t := range turns {
-		out.Turns[i] = newTurnResponse(t)
+		if i == limit {
+			out.NextCursor = encodeTurnCursor(turns[i-1].Seq)
+			break
+		}
+		view := newTurnResponse(t)
+		b, err := json.Marshal(view)
+		if err != nil {
+			s.writeError(w, r, chat.Wrap(err, chat.CodeInternal, "httpapi.getConversation", "a turn could not be encoded"))
+			return
+		}
+		// Every page holds at least one turn (a turn is far below the page
+		// budget: its table is capped at chat.MaxTableBytes).
+		if i > 0 && used+len(b) > chat.MaxPageBytes {
+			out.NextCursor = encodeTurnCursor(turns[i-1].Seq)
+			break
+		}
+		used += len(b)
+		out.Turns = append(out.Turns, view)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// DefaultTurnPage is how many turns GET /conversations/{id} returns
+// without a limit.
+const DefaultTurnPage = 20
+
+// A turn cursor is the seq of the last turn of the page before, opaque to
+// clients.
+func encodeTurnCursor(seq int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("after:" + strconv.Itoa(seq)))
+}
+
+func decodeTurnCursor(c string) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	n, perr := strconv.Atoi(strings.TrimPrefix(string(raw), "after:"))
+	if err != nil || perr != nil || !strings.HasPrefix(string(raw), "after:") || n < 1 {
+		return 0, chat.Errorf(chat.CodeInvalid, "cursor %q is not one this server returned; pass the next_cursor of the previous page", c)
+	}
+	return n, nil
 }
 
 func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request, user string) {
@@ -255,4 +343,22 @@ func parseLimit(v string, max int) (int, error) {
 		return 0, chat.Errorf(chat.CodeInvalid, "limit must be a whole number from 1 to %d, got %q", max, v)
 	}
 	return n, nil
+}
+
+// logToolFailure makes a tool failure that is not the model's fault seen:
+// WARN for a store that is unavailable (it may recover), ERROR for anything
+// else (a bug or a panic in an adapter), with the operation and the detail.
+func (s *server) logToolFailure(r *http.Request, f chat.ToolFailure) {
+	code := chat.ErrorCode(f.Err)
+	level := slog.LevelError
+	if code == chat.CodeUnavailable {
+		level = slog.LevelWarn
+	}
+	op := ""
+	var e *chat.Error
+	if errors.As(f.Err, &e) {
+		op = e.Op
+	}
+	s.Logger.LogAttrs(r.Context(), level, "tool failed", slog.String("tool", f.Tool), slog.String("code", string(code)),
+		slog.String("op", op), slog.String("error", f.Err.Error()), slog.String("request_id", requestIDOf(r.Context())))
 }

@@ -49,9 +49,9 @@ type Options struct {
 
 	TurnTimeout     time.Duration // a turn's deadline when the request has none sooner (default 25 s)
 	SaveReserve     time.Duration // time kept back from the turn for storing it (default 2 s)
-	MaxBodyBytes    int64         // default 32 KiB
+	MaxBodyBytes    int64         // default BodyBytesFor(MaxMessageChars); never less
 	MaxMessageChars int           // default 8,000
-	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20)
+	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20; NoHistory for none)
 	MaxListLimit    int           // largest page of GET /conversations (default 100)
 
 	// StreamTurnTimeout is a streamed turn's deadline when the request has
@@ -66,7 +66,6 @@ type Options struct {
 const (
 	DefaultTurnTimeout     = 25 * time.Second
 	DefaultSaveReserve     = 2 * time.Second
-	DefaultMaxBodyBytes    = 32 << 10
 	DefaultMaxMessageChars = 8000
 	DefaultHistoryTurns    = 20
 	DefaultMaxListLimit    = 100
@@ -74,6 +73,18 @@ const (
 	DefaultStreamTurnTimeout = 5 * time.Minute
 	DefaultHeartbeat         = 15 * time.Second
 )
+
+// BodyBytesFor is the smallest body limit that admits every message of
+// chars characters however it is escaped: a character outside the Basic
+// Multilingual Plane sent as a \uXXXX\uXXXX surrogate pair is 12 bytes,
+// and the envelope (keys, a conversation id, whitespace) gets 4 KiB. The
+// character limit is the rule users see; the byte limit only stops bodies
+// no message could need.
+func BodyBytesFor(chars int) int64 { return 12*int64(chars) + 4<<10 }
+
+// NoHistory as Options.HistoryTurns sends the model no earlier turns (zero
+// means the default, as for every option).
+const NoHistory = -1
 
 // server holds only configuration and clients; each request's state lives
 // in its handler's locals.
@@ -94,8 +105,11 @@ func New(opts Options) (http.Handler, error) {
 	}
 	setDefault(&opts.TurnTimeout, DefaultTurnTimeout)
 	setDefault(&opts.SaveReserve, DefaultSaveReserve)
-	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&opts.MaxMessageChars, DefaultMaxMessageChars)
+	setDefault(&opts.MaxBodyBytes, BodyBytesFor(opts.MaxMessageChars))
+	if min := BodyBytesFor(opts.MaxMessageChars); opts.MaxBodyBytes < min {
+		return nil, fmt.Errorf("httpapi.New: MaxBodyBytes %d would refuse escaped messages within MaxMessageChars %d; it must be at least %d", opts.MaxBodyBytes, opts.MaxMessageChars, min)
+	}
 	setDefault(&opts.HistoryTurns, DefaultHistoryTurns)
 	setDefault(&opts.MaxListLimit, DefaultMaxListLimit)
 	setDefault(&opts.StreamTurnTimeout, DefaultStreamTurnTimeout)
@@ -132,7 +146,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; the routes are POST /chat, GET /conversations, GET and DELETE /conversations/{id}, GET /health", r.Method, r.URL.Path))
 	})
-	return s.recoverer(s.logRequests(mux)), nil
+	// The inner recoverer answers a panic in a handler, so the access log
+	// around it sees the 500; the outer one guards the logger itself.
+	return s.recoverer(s.logRequests(s.recoverer(mux))), nil
 }
 
 // Route is one route the handler serves.
@@ -170,6 +186,7 @@ type infoKey struct{}
 // requestInfo is what the access log learns about a request while it is
 // handled. It belongs to one request.
 type requestInfo struct {
+	id   string
 	user string
 }
 
@@ -243,7 +260,8 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	s.Logger.LogAttrs(r.Context(), level, "request failed", slog.String("code", string(code)), slog.Int("status", status), slog.String("error", err.Error()))
+	s.Logger.LogAttrs(r.Context(), level, "request failed", slog.String("code", string(code)), slog.Int("status", status),
+		slog.String("error", err.Error()), slog.String("request_id", requestIDOf(r.Context())))
 	writeJSONError(w, status, string(code), chat.ErrorMessage(err))
 }
 

@@ -52,6 +52,12 @@ func echo(_ context.Context, req chat.ModelRequest, _ int) (chat.ModelResponse, 
 
 func newEnv(t *testing.T, reply func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error)) *env {
 	t.Helper()
+	return newEnvWith(t, reply, nil)
+}
+
+// newEnvWith is newEnv with options changed by opt before the handler is built.
+func newEnvWith(t *testing.T, reply func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error), opt func(*httpapi.Options)) *env {
+	t.Helper()
 	e := &env{mem: embedded.NewMemory(nil), model: &chattest.ScriptedModel{Reply: reply}, logs: &bytes.Buffer{}}
 	c := chat.Collection{Name: "Prices", Fields: []chat.Field{{Name: "day", Type: chat.TypeDate}, {Name: "price", Type: chat.TypeNumber}}}
 	w, err := embedded.NewWarehouse([]embedded.Dataset{{Collection: c, Rows: [][]any{{"2008-01-02", 1.0}}, IDs: []string{"1"}}}, 100)
@@ -67,11 +73,15 @@ func newEnv(t *testing.T, reply func(context.Context, chat.ModelRequest, int) (c
 		t.Fatal(err)
 	}
 	var n atomic.Int64
-	e.h, err = httpapi.New(httpapi.Options{
+	opts := httpapi.Options{
 		Agent: agent, Memory: failingMemory{e.mem, e}, Conversations: e.mem, Auth: verifier,
 		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		NewID:  func() string { return fmt.Sprintf("conv-%d", n.Add(1)) },
-	})
+	}
+	if opt != nil {
+		opt(&opts)
+	}
+	e.h, err = httpapi.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +253,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestBadRequestsStoreNothing(t *testing.T) {
 	e := newEnv(t, echo)
-	maxBody := httpapi.DefaultMaxBodyBytes
+	maxBody := int(httpapi.BodyBytesFor(httpapi.DefaultMaxMessageChars))
 	// A body of exactly maxBody bytes: {"message":"xxx...x"} padded with spaces.
 	exact := `{"message":"` + strings.Repeat("x", 7000) + `"}`
 	exact += strings.Repeat(" ", maxBody-len(exact))
@@ -344,13 +354,18 @@ func TestFailuresMapToStatusesWithoutLeaking(t *testing.T) {
 	}
 }
 
-func TestStoreFailureIs503AndStoresNothing(t *testing.T) {
-	e := newEnv(t, echo)
+// A store that stays busy through the save reserve: the answer, already
+// paid for, is sent with "saved": false, and nothing is stored.
+func TestStoreFailureAnswersUnsaved(t *testing.T) {
+	e := newEnvWith(t, echo, func(o *httpapi.Options) { o.SaveReserve = 300 * time.Millisecond })
 	err := error(chat.Wrap(errors.New("ThrottlingException"), chat.CodeUnavailable, "dynamo.Append", "the conversation store is busy; try again"))
 	e.memErr.Store(&err)
 	r := e.chat(t, "fay", `{"message": "hi"}`)
-	if r.status != 503 || errCode(r) != "unavailable" || !strings.Contains(errMessage(r), "try again") {
-		t.Fatalf("got %d %s, want 503 unavailable", r.status, r.raw)
+	if r.status != 200 || r.body["saved"] != false || r.body["answer"] != "echo: hi" {
+		t.Fatalf("got %d %s, want 200 with the answer and saved false", r.status, r.raw)
+	}
+	if !strings.Contains(e.logs.String(), "turn not saved") {
+		t.Fatalf("the unsaved turn was not logged:\n%s", e.logs)
 	}
 	if list, _, _ := e.mem.List(context.Background(), "fay", 10, ""); len(list) != 0 {
 		t.Fatal("a turn was stored although the store failed")
@@ -420,5 +435,205 @@ func TestPanicIs500(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "boom") {
 		t.Fatal("the panic was not logged")
+	}
+}
+
+// A panicking request still gets its access line, with the 500 it was
+// answered with and its request id.
+func TestPanicIsInTheAccessLog(t *testing.T) {
+	e := newEnv(t, func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) {
+		panic("boom")
+	})
+	r := e.chat(t, "ivy", `{"message":"hi"}`)
+	id := r.header.Get("X-Request-Id")
+	if r.status != 500 || id == "" {
+		t.Fatalf("got %d %s, request id %q", r.status, r.raw, id)
+	}
+	var access string
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		if strings.Contains(line, "msg=request ") {
+			access = line
+		}
+	}
+	if !strings.Contains(access, "status=500") || !strings.Contains(access, "path=/chat") || !strings.Contains(access, "request_id="+id) {
+		t.Fatalf("access line %q, want status=500 path=/chat request_id=%s; logs:\n%s", access, id, e.logs)
+	}
+}
+
+// escapeASCII encodes s as Python's json.dumps does by default: every
+// non-ASCII character as \uXXXX, outside the BMP as a surrogate pair.
+func escapeASCII(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r < 0x80:
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.String()
+}
+
+// Any message within the character limit is accepted however the client
+// escapes it; the character limit, not the byte limit, is what refuses.
+func TestEscapedMessagesWithinTheCharacterLimit(t *testing.T) {
+	e := newEnv(t, echo)
+	limit := httpapi.DefaultMaxMessageChars
+	for _, tc := range []struct {
+		name  string
+		chars int
+		char  string
+	}{
+		{"6,000 Chinese characters", 6000, "数"},
+		{"8,000 Chinese characters", limit, "数"},
+		{"8,000 emoji", limit, "😀"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := strings.Repeat(tc.char, tc.chars)
+			body := `{"message": "` + escapeASCII(msg) + `", "conversation_id": null}`
+			r := e.chat(t, "uma", body)
+			if r.status != 200 || r.body["question"] != msg {
+				t.Fatalf("a %d-byte body with a %d-character message: got %d %.200s", len(body), tc.chars, r.status, r.raw)
+			}
+		})
+	}
+	over := `{"message": "` + escapeASCII(strings.Repeat("数", limit+1)) + `"}`
+	r := e.chat(t, "uma", over)
+	if r.status != 413 || !strings.Contains(errMessage(r), fmt.Sprintf("%d characters; the limit is %d", limit+1, limit)) {
+		t.Fatalf("one character over: got %d %s, want 413 naming the character limit", r.status, r.raw)
+	}
+}
+
+// Field names match exactly: a differently cased or repeated key is a 400
+// that names it, so nothing inspecting "message" sees other text than the
+// agent does.
+func TestExactFieldNames(t *testing.T) {
+	e := newEnv(t, echo)
+	for _, tc := range []struct{ body, names string }{
+		{`{"MESSAGE": "hi"}`, `"MESSAGE"`},
+		{`{"message": "first", "Message": "second"}`, `"Message"`},
+		{`{"message": "first", "message": "second"}`, `"message" appears more than once`},
+		{`{"message": "hi", "Conversation_ID": "c1"}`, `"Conversation_ID"`},
+		{`{"message": "hi", "conversation_id": "c1", "conversation_id": "c2"}`, `"conversation_id" appears more than once`},
+	} {
+		r := e.chat(t, "val", tc.body)
+		if r.status != 400 || errCode(r) != "invalid" || !strings.Contains(errMessage(r), tc.names) {
+			t.Errorf("%s: got %d %s, want 400 naming %s", tc.body, r.status, r.raw, tc.names)
+		}
+	}
+	if e.model.Calls() != 0 {
+		t.Fatalf("the model ran %d times for refused bodies", e.model.Calls())
+	}
+}
+
+// NoHistory sends the model no earlier turn, yet a follow-up is still
+// checked against the user's conversations and numbered after the last turn.
+func TestNoHistory(t *testing.T) {
+	e := newEnvWith(t, echo, func(o *httpapi.Options) { o.HistoryTurns = httpapi.NoHistory })
+	first := e.chat(t, "walt", `{"message": "first question"}`)
+	conv, _ := first.body["conversation_id"].(string)
+	second := e.chat(t, "walt", `{"message": "second", "conversation_id": "`+conv+`"}`)
+	if second.status != 200 || second.body["turn"] != 2.0 {
+		t.Fatalf("follow-up: %d %s", second.status, second.raw)
+	}
+	reqs := e.model.Requests()
+	for _, m := range reqs[len(reqs)-1].Messages {
+		if strings.Contains(m.Content, "first question") {
+			t.Fatalf("the model was sent an earlier turn with NoHistory: %+v", reqs[len(reqs)-1].Messages)
+		}
+	}
+	if r := e.chat(t, "xena", `{"message": "x", "conversation_id": "`+conv+`"}`); r.status != 404 {
+		t.Fatalf("another user's conversation with NoHistory: %d", r.status)
+	}
+}
+
+// GET /conversations/{id} pages its turns oldest first, by limit and by
+// bytes: 16 turns with tables of 500 rows of about 1 KB never come back in
+// one body over the page budget.
+func TestConversationPages(t *testing.T) {
+	wide := strings.Repeat("w", 1000)
+	e := newEnv(t, echo)
+	ctx := context.Background()
+	var conv string
+	for i := range 16 {
+		rows := make([][]any, 500)
+		for j := range rows {
+			rows[j] = []any{fmt.Sprintf("%d-%d", i, j), wide}
+		}
+		tr := chat.Turn{UserID: "pat", ConversationID: "big", Question: fmt.Sprintf("q%d", i), Answer: "a", FinishReason: chat.FinishStop,
+			Table: &chat.Table{Columns: []chat.Column{{Name: "k", Type: chat.TypeText}, {Name: "v", Type: chat.TypeText}}, Rows: rows, TotalRows: 500}}
+		stored, err := e.mem.Append(ctx, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv = stored.ConversationID
+	}
+	tok := token(t, "pat")
+	var seen []string
+	largest, cursor := 0, ""
+	for page := 0; ; page++ {
+		r := e.do(t, "GET", "/conversations/"+conv+"?limit=10&cursor="+cursor, tok, "", "")
+		if r.status != 200 {
+			t.Fatalf("page %d: %d %.300s", page, r.status, r.raw)
+		}
+		largest = max(largest, len(r.raw))
+		if len(r.raw) > chat.MaxPageBytes+64<<10 {
+			t.Fatalf("page %d is %d bytes, over the %d-byte page budget", page, len(r.raw), chat.MaxPageBytes)
+		}
+		for _, tr := range r.body["turns"].([]any) {
+			m := tr.(map[string]any)
+			seen = append(seen, m["question"].(string))
+			tbl := m["table"].(map[string]any)
+			if tbl["truncated"] != true || tbl["total_rows"] != 500.0 {
+				t.Fatalf("a table over %d bytes is not marked truncated with its total: %v %v", chat.MaxTableBytes, tbl["truncated"], tbl["total_rows"])
+			}
+		}
+		next, _ := r.body["next_cursor"].(string)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if want := "q0 q1 q2 q3 q4 q5 q6 q7 q8 q9 q10 q11 q12 q13 q14 q15"; strings.Join(seen, " ") != want {
+		t.Fatalf("pages gave %v, want every turn once, oldest first", seen)
+	}
+	t.Logf("largest page %d bytes", largest)
+	for _, bad := range []string{"x", "YWZ0ZXI6MA", "bm9wZQ"} {
+		if r := e.do(t, "GET", "/conversations/"+conv+"?cursor="+bad, tok, "", ""); r.status != 400 {
+			t.Errorf("cursor %q: %d, want 400", bad, r.status)
+		}
+	}
+}
+
+// A follow-up whose conversation is deleted while the model thinks answers
+// 404, and the conversation stays deleted.
+func TestDeleteDuringTurn(t *testing.T) {
+	inModel, release := make(chan struct{}), make(chan struct{})
+	e := newEnv(t, func(ctx context.Context, req chat.ModelRequest, n int) (chat.ModelResponse, error) {
+		if req.Messages[len(req.Messages)-1].Content == "follow-up" {
+			close(inModel)
+			<-release
+		}
+		return chattest.Answer("ok", 10), nil
+	})
+	tok := token(t, "del")
+	first := e.chat(t, "del", `{"message": "first"}`)
+	conv := first.body["conversation_id"].(string)
+	done := make(chan resp)
+	go func() { done <- e.chat(t, "del", `{"message": "follow-up", "conversation_id": "`+conv+`"}`) }()
+	<-inModel
+	if r := e.do(t, "DELETE", "/conversations/"+conv, tok, "", ""); r.status != 204 {
+		t.Fatalf("delete: %d %s", r.status, r.raw)
+	}
+	close(release)
+	if r := <-done; r.status != 404 || errCode(r) != "not_found" {
+		t.Fatalf("follow-up of a conversation deleted meanwhile: %d %s, want 404", r.status, r.raw)
+	}
+	if r := e.do(t, "GET", "/conversations/"+conv, tok, "", ""); r.status != 404 {
+		t.Fatalf("GET after delete: %d %s, want 404 (the conversation came back)", r.status, r.raw)
 	}
 }

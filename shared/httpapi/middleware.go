@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -30,19 +33,68 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// logRequests writes one line per request: method, path, status, duration
-// and user. Never bodies or headers, which may hold questions or tokens.
+// logRequests writes one line per request: method, path, status, duration,
+// user and request id. Never bodies or headers, which may hold questions or
+// tokens. The line is written from a deferred call, so a request that
+// panics below (and that the inner recoverer answers) is logged too.
 func (s *server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		info := &requestInfo{}
+		info := &requestInfo{id: requestID(r)}
+		w.Header().Set(RequestIDHeader, info.id)
+		defer func() {
+			status := rec.status
+			if status == 0 {
+				// Nothing was written: net/http will answer 200 with no body,
+				// or the connection was aborted by a re-raised panic.
+				status = http.StatusOK
+			}
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", status), slog.Duration("duration", s.Now().Sub(start)),
+				slog.String("user", info.user), slog.String("request_id", info.id))
+		}()
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
-		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", s.Now().Sub(start)),
-			slog.String("user", info.user))
 	})
+}
+
+// RequestIDHeader carries a request's id: set by the Lambda function from
+// API Gateway's request id, generated here otherwise, and sent back so a
+// client can quote it. Every log line of a request carries it.
+const RequestIDHeader = "X-Request-Id"
+
+// requestID is the id the request came with, when it looks like one (so a
+// client cannot forge log lines with it), or a new random one.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get(RequestIDHeader); plainID(id) {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// plainID accepts ids such as API Gateway's ("JKJaXmPLvHcESHA="): 1-128
+// letters, digits and -_=+/. characters.
+func plainID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_=+/.", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// requestIDOf returns the id logRequests gave the request, or "".
+func requestIDOf(ctx context.Context) string {
+	if info, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
 }
 
 // recoverer turns a panic into a 500 with no internals and logs the stack.
@@ -53,7 +105,8 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.ErrorContext(r.Context(), "panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				s.Logger.ErrorContext(r.Context(), "panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())),
+					slog.String("request_id", requestIDOf(r.Context())))
 				writeJSONError(w, http.StatusInternalServerError, "internal", "internal error; the details are in the server log")
 			}
 		}()

@@ -42,7 +42,7 @@ func wantsStream(r *http.Request) bool {
 // StreamTurnTimeout (or the request's own deadline less SaveReserve, in
 // Lambda), and reports its events to the stream. cancel waits until the
 // stream's last event is written or the client is gone.
-func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversationID string, history []chat.Turn) (context.Context, context.CancelFunc, *sseStream) {
+func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversationID string, turn int) (context.Context, context.CancelFunc, *sseStream) {
 	if !wantsStream(r) {
 		ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
 		return ctx, cancel, nil
@@ -54,10 +54,6 @@ func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversatio
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
 	ctx = chat.WithEvents(ctx, events)
 	st.events = events
-	turn := 1
-	if n := len(history); n > 0 {
-		turn = history[n-1].Seq + 1
-	}
 	events.Emit(chat.Event{Kind: chat.EventRunStarted, Run: &chat.RunInfo{ConversationID: conversationID, Turn: turn, RunID: s.NewID()}})
 	return ctx, func() { cancel(); st.close() }, st
 }
@@ -151,8 +147,8 @@ func (st *sseStream) Emit(e chat.Event) {
 }
 
 // finish sends the stored turn as RUN_FINISHED.
-func (st *sseStream) finish(stored chat.Turn) {
-	st.events.Emit(chat.Event{Kind: chat.EventFinished, Turn: &stored})
+func (st *sseStream) finish(stored chat.Turn, saved bool) {
+	st.events.Emit(chat.Event{Kind: chat.EventFinished, Turn: &stored, Unsaved: !saved})
 }
 
 // close marks the end of the turn's events and waits until the writer has

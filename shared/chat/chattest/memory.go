@@ -247,6 +247,28 @@ func TestMemory(t *testing.T, newMemory NewMemory) {
 		}
 	})
 
+	t.Run("FollowUpToDeletedConversationIsNotFound", func(t *testing.T) {
+		m := newMemory(t)
+		first, err := m.Append(ctx, turn("f", "c", "first"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Delete(ctx, "f", "c"); err != nil {
+			t.Fatal(err)
+		}
+		late := turn("f", "c", "late follow-up")
+		late.Seq = first.Seq + 1
+		if _, err := m.Append(ctx, late); chat.ErrorCode(err) != chat.CodeNotFound {
+			t.Fatalf("follow-up Append after Delete: got %v, want not_found", err)
+		}
+		if _, err := m.Turns(ctx, "f", "c"); chat.ErrorCode(err) != chat.CodeNotFound {
+			t.Fatalf("Turns after a refused follow-up: got %v, want not_found (the conversation came back)", err)
+		}
+		if list, _, err := m.List(ctx, "f", 10, ""); err != nil || len(list) != 0 {
+			t.Fatalf("List after a refused follow-up: %+v, %v; want nothing", list, err)
+		}
+	})
+
 	t.Run("Delete", func(t *testing.T) {
 		m := newMemory(t)
 		for i := range 3 {
