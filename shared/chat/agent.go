@@ -21,11 +21,15 @@ const (
 const (
 	LimitModelRequests = "model_requests"
 	LimitTotalTokens   = "total_tokens"
+	// LimitOutputTokens: a completion was cut off at its output token
+	// limit, so the answer is incomplete (Result.Incomplete).
+	LimitOutputTokens = "output_tokens"
 )
 
 // minOutputTokens is the least room a request must leave for the answer:
-// below it the completion could not say anything useful, so the turn stops.
-const minOutputTokens = 16
+// below it the completion could not say a few sentences or one tool call
+// with its arguments, and would most likely be cut off, so the turn stops.
+const minOutputTokens = 200
 
 // Limits bound one turn.
 type Limits struct {
@@ -93,8 +97,13 @@ type Result struct {
 	Chart        *Chart
 	Usage        Usage
 	FinishReason FinishReason
-	Limit        string    // set when FinishReason is FinishUsageLimit
-	Messages     []Message // the turn's messages after the question
+	// Limit is set when FinishReason is FinishUsageLimit, and on a
+	// FinishStop answer that is whole but took the turn over its token
+	// budget (LimitTotalTokens).
+	Limit string
+	// Incomplete reports that the answer was cut off (LimitOutputTokens).
+	Incomplete bool
+	Messages   []Message // the turn's messages after the question
 }
 
 // Run answers question in the light of history. It returns when the model
@@ -154,11 +163,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		usage.Add(resp.Usage)
 		msg := resp.Message
 		msg.Role = RoleAssistant
+		if resp.Truncated {
+			return cutOff(finish, msg), nil
+		}
 		if len(msg.ToolCalls) == 0 {
-			if usage.TotalTokens > a.limits.MaxTotalTokens {
-				return finish(FinishUsageLimit, LimitTotalTokens, msg.Content), nil
-			}
-			return finish(FinishStop, "", msg.Content), nil
+			return overBudget(finish(FinishStop, "", msg.Content), a.limits), nil
 		}
 		if usage.TotalTokens > a.limits.MaxTotalTokens {
 			// The calls are dropped with the message: a tool call is never
@@ -238,11 +247,37 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	return out
 }
 
+// cutOff ends a turn whose completion stopped at its output token limit.
+// Its text is half a sentence and its tool calls may have broken
+// arguments, so the calls are dropped and the text is kept only as an
+// answer marked incomplete.
+func cutOff(finish func(FinishReason, string, string) Result, msg Message) Result {
+	text := ""
+	if len(msg.ToolCalls) == 0 {
+		text = msg.Content
+	}
+	r := finish(FinishUsageLimit, LimitOutputTokens, text)
+	r.Incomplete = true
+	return r
+}
+
+// overBudget marks a whole final answer that took the turn past its token
+// budget: the answer stays (it is complete, and the tokens are spent
+// already) with FinishStop, and Limit says which budget it went over.
+func overBudget(r Result, l Limits) Result {
+	if r.Usage.TotalTokens > l.MaxTotalTokens {
+		r.Limit = LimitTotalTokens
+	}
+	return r
+}
+
 func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelText string) string {
 	var b strings.Builder
 	switch {
 	case reason == FinishDeadline:
 		b.WriteString("I ran out of time for this question before finishing.")
+	case limit == LimitOutputTokens:
+		b.WriteString("My answer was cut off at its length limit, so it is incomplete.")
 	case limit == LimitModelRequests:
 		fmt.Fprintf(&b, "I stopped because this question reached its limit of %d model requests.", l.MaxModelRequests)
 	case limit == LimitTotalTokens:
@@ -325,6 +360,6 @@ func (r Result) Turn(userID, conversationID, question string) Turn {
 	return Turn{
 		UserID: userID, ConversationID: conversationID, Question: question,
 		Answer: r.Answer, Table: r.Table, Chart: r.Chart, Usage: r.Usage,
-		FinishReason: r.FinishReason, Limit: r.Limit, Messages: r.Messages,
+		FinishReason: r.FinishReason, Limit: r.Limit, Incomplete: r.Incomplete, Messages: r.Messages,
 	}
 }

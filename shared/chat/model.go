@@ -56,6 +56,10 @@ type ModelRequest struct {
 type ModelResponse struct {
 	Message Message
 	Usage   Usage
+	// Truncated reports that the completion stopped at its output token
+	// limit (OpenAI's finish_reason "length"): the content is cut off
+	// mid-answer and any tool call arguments may be incomplete.
+	Truncated bool
 }
 
 // Model produces the next assistant message. Used by the Agent.
