@@ -330,7 +330,9 @@ func SystemPrompt(s Schema, search bool) string {
 
 // HistoryMessages turns earlier turns into messages, keeping the most
 // recent whole turns whose estimated tokens fit budget. Turns are kept or
-// dropped whole, so a tool call never loses its result.
+// dropped whole, so a tool call never loses its result. When not even the
+// last turn fits whole, its question and final answer are kept, with its
+// table's summary (lastTurnDigest): a follow-up always has its context.
 func HistoryMessages(history []Turn, budget int) []Message {
 	start, used := len(history), 0
 	for i := len(history) - 1; i >= 0; i-- {
@@ -339,6 +341,9 @@ func HistoryMessages(history []Turn, budget int) []Message {
 			break
 		}
 		start, used = i, used+n
+	}
+	if start == len(history) && len(history) > 0 {
+		return lastTurnDigest(history[len(history)-1])
 	}
 	var out []Message
 	for _, t := range history[start:] {
