@@ -80,23 +80,19 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	return t, nil
 }
 
-// sortRows re-sorts a complete result the way the embedded warehouse
-// does. Weaviate orders text case-insensitively ("ab" before "AB"), the
-// embedded warehouse bytewise; when every match is in the table the order
-// can be made the same. A truncated table keeps Weaviate's order, since
-// which rows made the cut was decided by it.
+// sortRows re-sorts a complete result in chat's one order (chat.CompareKey:
+// nulls last both ways, text bytewise, chat.SortID by object id), which is
+// the embedded warehouse's. Weaviate orders text case-insensitively and
+// puts nulls first when ascending; when every match is in the table the
+// order can be made the same. A truncated table keeps Weaviate's order,
+// since which rows made the cut was decided by it.
 func sortRows(t *chat.Table, sorts []chat.Sort) {
 	keys := make([]int, len(sorts))
-	text := false
 	for i, s := range sorts {
 		keys[i] = t.ColumnIndex(s.Field)
-		if keys[i] < 0 {
+		if keys[i] < 0 && s.Field != chat.SortID {
 			return // sorted by a field that is not selected: nothing to compare
 		}
-		text = text || t.Columns[keys[i]].Type == chat.TypeText
-	}
-	if !text {
-		return
 	}
 	idx := make([]int, len(t.Rows))
 	for i := range idx {
@@ -104,9 +100,11 @@ func sortRows(t *chat.Table, sorts []chat.Sort) {
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		for i, s := range sorts {
-			c := chat.CompareCells(t.Rows[a][keys[i]], t.Rows[b][keys[i]])
-			if s.Desc {
-				c = -c
+			var c int
+			if keys[i] < 0 {
+				c = chat.CompareKey(t.Sources[a].ID, t.Sources[b].ID, s.Desc)
+			} else {
+				c = chat.CompareKey(t.Rows[a][keys[i]], t.Rows[b][keys[i]], s.Desc)
 			}
 			if c != 0 {
 				return c
