@@ -34,9 +34,10 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		return chat.Table{}, err
 	}
 	cols := columns(c, q.Fields)
+	fetch := withSortFields(c, cols, q.Sort) // sort keys are fetched to order by them, then dropped
 
 	get := w.client.GraphQL().Get().WithClassName(c.Name).
-		WithFields(selection(cols, "id")...).
+		WithFields(selection(fetch, "id")...).
 		WithLimit(q.Limit)
 	if where != nil {
 		get = get.WithWhere(where)
@@ -55,7 +56,7 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	t, err := table(c.Name, cols, objs)
+	t, err := table(c.Name, fetch, objs)
 	if err != nil {
 		return chat.Table{}, w.translate(ctx, ctx, "query", c.Name, err)
 	}
@@ -74,10 +75,13 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		t.TotalRows = max(t.TotalRows, len(t.Rows))
 	}
 	t.Truncated = len(t.Rows) < t.TotalRows
-	if !t.Truncated {
-		sortRows(&t, q.Sort)
+	if t.Truncated {
+		if t, err = w.nullsLast(ctx, c, where, get, q, t); err != nil {
+			return chat.Table{}, err
+		}
 	}
-	return t, nil
+	sortRows(&t, q.Sort)
+	return dropColumns(t, len(cols), q.Limit), nil
 }
 
 // sortRows re-sorts a complete result in chat's one order (chat.CompareKey:
