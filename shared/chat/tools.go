@@ -49,8 +49,8 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 		"op":    obj{"type": "string", "enum": Ops(), "description": "eq, ne, gt, gte, lt, lte, like (text; * and ? wildcards), in (list)"},
 		"value": value,
 	})}
-	sort := func(what string) obj {
-		return obj{"type": []string{"array", "null"}, "description": "Sort keys (" + what + "); null for the default order.", "items": strictObject(obj{
+	sort := func(what, order string) obj {
+		return obj{"type": []string{"array", "null"}, "description": "Sort keys (" + what + "); null for the default order: " + order + ". Missing values sort last either way.", "items": strictObject(obj{
 			"field": obj{"type": "string"},
 			"desc":  obj{"type": "boolean", "description": "true for descending"},
 		})}
@@ -71,7 +71,7 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			"collection": obj{"type": "string"},
 			"fields":     fields,
 			"filters":    filters,
-			"sort":       sort("fields"),
+			"sort":       sort("fields", "the collection's first date field ascending, then the object id; ties on any sort keys are broken the same way"),
 			"limit":      limit,
 		})},
 		{ToolAggregate, "Compute count, mean, min, max or sum over one collection, optionally per value of one field (group_by), over the rows matching the filters. The result becomes a table.", strictObject(obj{
@@ -82,7 +82,7 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			})},
 			"group_by": nullableString("A field to group by; null for one overall row."),
 			"filters":  filters,
-			"sort":     sort("output columns such as mean_close or count"),
+			"sort":     sort("output columns such as mean_close or count", "the group value ascending; ties are broken the same way"),
 			"limit":    limit,
 		})},
 		{ToolChart, "Draw a line, bar or scatter chart from a table of this turn.", strictObject(obj{
