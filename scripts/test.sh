@@ -35,3 +35,21 @@ echo "== go vet ./..."
 go vet ./...
 echo "== go test -race ./..."
 go test -race -count=1 "$@" ./...
+# The charts of the question shapes, rendered with the vega and vega-lite of
+# package.json in two time zones (test/node/charts.test.mjs). Skipped when
+# go test was asked to run only some tests.
+if [ "$#" -eq 0 ]; then
+  for pkg in vega vega-lite; do
+    want=$(node -p "require('./package-lock.json').packages['node_modules/$pkg'].version")
+    have=$(node -p "try { require('./node_modules/$pkg/package.json').version } catch { '' }")
+    if [ "$have" != "$want" ]; then
+      echo "installing $pkg $want from package-lock.json (npm ci)"
+      npm ci --no-audit --no-fund >"$state/npm-ci-charts.log" 2>&1 || {
+        cat "$state/npm-ci-charts.log" >&2
+        die "npm ci failed; vega and vega-lite could not be installed"
+      }
+    fi
+  done
+  echo "== node --test test/node/"
+  node --test test/node/
+fi

@@ -55,13 +55,13 @@ type ChartEncoding struct {
 
 // ChartChannel is one encoding channel.
 type ChartChannel struct {
-	Field      string      `json:"field"`
-	Type       string      `json:"type"` // temporal, quantitative, ordinal or nominal
-	Title      string      `json:"title,omitempty"`
-	Format     string      `json:"format,omitempty"`     // d3 format of a tooltip value
-	FormatType string      `json:"formatType,omitempty"` // "utc" for dates
-	Scale      *ChartScale `json:"scale,omitempty"`
-	Axis       *ChartAxis  `json:"axis,omitempty"`
+	Field    string      `json:"field"`
+	Type     string      `json:"type"` // temporal, quantitative, ordinal or nominal
+	Title    string      `json:"title,omitempty"`
+	Format   string      `json:"format,omitempty"`   // d3 format of a tooltip value
+	TimeUnit string      `json:"timeUnit,omitempty"` // a UTC unit, for dates shown as they are stored
+	Scale    *ChartScale `json:"scale,omitempty"`
+	Axis     *ChartAxis  `json:"axis,omitempty"`
 	// Sort is null for the data's order.
 	Sort json.RawMessage `json:"sort,omitempty"`
 	// Stack is null for bars that never add up.

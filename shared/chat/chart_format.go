@@ -26,7 +26,8 @@ func channel(c Column, typ string, rows [][]any, i int, onX bool) channelFormat 
 	switch typ {
 	case "temporal":
 		ch.Scale = &ChartScale{Type: "utc"}
-		tip.Format, tip.FormatType = dateFormat(rows, i), "utc"
+		// A UTC time unit makes Vega-Lite format the value with utcFormat.
+		tip.TimeUnit, tip.Format = dateFormat(rows, i)
 	case "quantitative":
 		switch {
 		case c.Type == TypeInt && onX:
@@ -43,21 +44,21 @@ func channel(c Column, typ string, rows [][]any, i int, onX bool) channelFormat 
 	return channelFormat{channel: ch, tooltip: tip}
 }
 
-// dateFormat is the d3 time format for a column of date strings: the
-// month for "2008-03", the day for "2008-03-14", and the time as well
-// when a value carries one.
-func dateFormat(rows [][]any, i int) string {
-	f := "%b %Y"
+// dateFormat is the UTC time unit and d3 time format for a column of date
+// strings: the month for "2008-03", the day for "2008-03-14", and the time
+// as well when a value carries one.
+func dateFormat(rows [][]any, i int) (timeUnit, format string) {
+	timeUnit, format = "utcyearmonth", "%b %Y"
 	for _, r := range rows {
 		s, _ := r[i].(string)
 		switch {
 		case len(s) > len("2006-01-02"):
-			return "%b %d, %Y %H:%M UTC"
+			return "utcyearmonthdatehoursminutes", "%b %d, %Y %H:%M UTC"
 		case len(s) == len("2006-01-02"):
-			f = "%b %d, %Y"
+			timeUnit, format = "utcyearmonthdate", "%b %d, %Y"
 		}
 	}
-	return f
+	return timeUnit, format
 }
 
 // numberFormat is the d3 format for a number column: two decimals with
