@@ -22,7 +22,7 @@ func TestHistoryKeepsLastTurnWhenTooLarge(t *testing.T) {
 		id := fmt.Sprint("c", i)
 		msgs = append(msgs,
 			chat.Message{Role: chat.RoleAssistant, ToolCalls: []chat.ToolCall{call(id, "query", queryA)}},
-			chat.Message{Role: chat.RoleTool, ToolCallID: id, Content: strings.Repeat("r", 2400)})
+			chat.Message{Role: chat.RoleTool, ToolCallID: id, Content: strings.Repeat(`["2008-01-02",1447.160034,3452650000],`, 30)})
 	}
 	msgs = append(msgs, chat.Message{Role: chat.RoleAssistant, Content: "AAPL averaged 135.36 in January 2008."})
 	older := chat.Turn{Seq: 1, Question: "first question", Answer: "first answer"}

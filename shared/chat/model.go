@@ -90,14 +90,6 @@ func (u *Usage) Add(u2 Usage) {
 	u.CachedTokens += u2.CachedTokens
 }
 
-// EstimateTokens approximates the tokens of text: one per four bytes,
-// rounded up, which is close to what OpenAI's tokenizers give for English
-// and JSON and errs on the high side for short words. Used to check budgets
-// before a request, when the provider's own count is not yet known.
-func EstimateTokens(text string) int {
-	return (len(text) + 3) / 4
-}
-
 // EstimateMessages approximates the tokens of a request's messages,
 // counting a small overhead per message as the chat format does.
 func EstimateMessages(msgs []Message) int {
