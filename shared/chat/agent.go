@@ -115,7 +115,8 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema, a.searcher != nil)}}
+	prompt := SystemPromptWithHints(schema, a.searcher != nil, ValueHints(ctx, a.warehouse, schema))
+	prefix := []Message{{Role: RoleSystem, Content: prompt}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
 
@@ -299,6 +300,13 @@ func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelTex
 // collections that can rank by meaning mentioned, so the prompt never
 // offers a tool the model does not have.
 func SystemPrompt(s Schema, search bool) string {
+	return SystemPromptWithHints(s, search, nil)
+}
+
+// SystemPromptWithHints is SystemPrompt with each field's description and
+// value hint (ValueHints: collection, then field), within hintTokens.
+func SystemPromptWithHints(s Schema, search bool, hints map[string]map[string]string) string {
+	left := hintTokens
 	var b strings.Builder
 	b.WriteString("You are a data analyst. Answer questions about the data below by calling tools; " +
 		"every number in your answer must come from a tool result, never from memory. " +
@@ -321,7 +329,7 @@ func SystemPrompt(s Schema, search bool) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s %s", f.Name, f.Type)
+			fmt.Fprintf(&b, "%s %s%s", f.Name, f.Type, fieldNotes(f, hints[c.Name][f.Name], &left))
 		}
 		b.WriteString("\n")
 	}
