@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -375,25 +374,9 @@ func summarize(id, collection string, t *Table) string {
 		s["first_rows"] = t.Rows[:SummaryRows-5]
 		s["last_rows"] = t.Rows[len(t.Rows)-5:]
 	}
-	stats := obj{}
-	for i, c := range t.Columns {
-		if !c.Type.Numeric() {
-			continue
-		}
-		min, max, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
-		for _, r := range t.Rows {
-			v, ok := AsFloat(r[i])
-			if !ok {
-				continue
-			}
-			min, max, sum, n = math.Min(min, v), math.Max(max, v), sum+v, n+1
-		}
-		if n > 0 {
-			stats[c.Name] = obj{"min": min, "max": max, "mean": sum / float64(n), "count": n}
-		}
-	}
-	if len(stats) > 0 {
+	if stats := tableStats(t); len(stats) > 0 {
 		s["stats"] = stats
+		s["stats_cover"] = statsCover(t)
 	}
 	return jsonString(s)
 }
