@@ -61,6 +61,8 @@ type Agent struct {
 	tools    *toolbox
 	// toolTokens estimates the tool declarations sent with every request.
 	toolTokens int
+	// hints caches the value hints of the system prompt (hintTTL).
+	hints *hintCache
 }
 
 // NewAgent checks the limits and builds the tool declarations once. The
@@ -81,7 +83,7 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n}, nil
+	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n, hints: &hintCache{}}, nil
 }
 
 // Tools returns the declarations the model is given.
@@ -115,7 +117,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prompt := SystemPromptWithHints(schema, a.searcher != nil, ValueHints(ctx, a.warehouse, schema))
+	prompt := SystemPromptWithHints(schema, a.searcher != nil, a.hints.get(ctx, a.warehouse, schema))
 	prefix := []Message{{Role: RoleSystem, Content: prompt}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})

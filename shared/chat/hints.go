@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // hintTokens bounds what field descriptions and value hints add to the
@@ -127,3 +128,35 @@ func fieldNotes(f Field, hint string, left *int) string {
 	}
 	return " (" + strings.Join(notes, "; ") + ")"
 }
+
+// hintTTL is how long an agent reuses the value hints it computed: they
+// cost a scan of every field, too much for every turn, and data that
+// changes shows in them within minutes (as Weaviate's schema does).
+const hintTTL = 5 * time.Minute
+
+// hintCache holds an agent's value hints. The first turn after they expire
+// computes them while the others wait for it, so a burst of turns costs
+// one computation. Safe for concurrent use.
+type hintCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	hints map[string]map[string]string
+}
+
+// get returns the hints for s, computing them when they are older than
+// hintTTL. The computation does not end with the asking turn (another turn
+// may be waiting for it) but is bounded by hintTimeout.
+func (h *hintCache) get(ctx context.Context, w Warehouse, s Schema) map[string]map[string]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hints != nil && time.Since(h.at) < hintTTL {
+		return h.hints
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hintTimeout)
+	defer cancel()
+	h.hints, h.at = ValueHints(ctx, w, s), time.Now()
+	return h.hints
+}
+
+// hintTimeout bounds one computation of the hints.
+const hintTimeout = 5 * time.Second
