@@ -45,3 +45,10 @@ echo "== node --test scripts/agui.test.mjs (recorded streams through @ag-ui/clie
 node --test scripts/agui.test.mjs
 echo "== go test -race ./..."
 go test -race -count=1 "$@" ./...
+# The charts of the question shapes, rendered with the vega and vega-lite of
+# package.json in two time zones (test/node/charts.test.mjs). Skipped when
+# go test was asked to run only some tests.
+if [ "$#" -eq 0 ]; then
+  echo "== node --test test/node/"
+  node --test test/node/
+fi

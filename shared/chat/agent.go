@@ -21,11 +21,15 @@ const (
 const (
 	LimitModelRequests = "model_requests"
 	LimitTotalTokens   = "total_tokens"
+	// LimitOutputTokens: a completion was cut off at its output token
+	// limit, so the answer is incomplete (Result.Incomplete).
+	LimitOutputTokens = "output_tokens"
 )
 
 // minOutputTokens is the least room a request must leave for the answer:
-// below it the completion could not say anything useful, so the turn stops.
-const minOutputTokens = 16
+// below it the completion could not say a few sentences or one tool call
+// with its arguments, and would most likely be cut off, so the turn stops.
+const minOutputTokens = 200
 
 // Limits bound one turn.
 type Limits struct {
@@ -57,6 +61,8 @@ type Agent struct {
 	tools    *toolbox
 	// toolTokens estimates the tool declarations sent with every request.
 	toolTokens int
+	// hints caches the value hints of the system prompt (hintTTL).
+	hints *hintCache
 }
 
 // NewAgent checks the limits and builds the tool declarations once. The
@@ -77,7 +83,7 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n}, nil
+	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n, hints: &hintCache{}}, nil
 }
 
 // Tools returns the declarations the model is given.
@@ -93,8 +99,13 @@ type Result struct {
 	Chart        *Chart
 	Usage        Usage
 	FinishReason FinishReason
-	Limit        string    // set when FinishReason is FinishUsageLimit
-	Messages     []Message // the turn's messages after the question
+	// Limit is set when FinishReason is FinishUsageLimit, and on a
+	// FinishStop answer that is whole but took the turn over its token
+	// budget (LimitTotalTokens).
+	Limit string
+	// Incomplete reports that the answer was cut off (LimitOutputTokens).
+	Incomplete bool
+	Messages   []Message // the turn's messages after the question
 }
 
 // Run answers question in the light of history. It returns when the model
@@ -106,7 +117,8 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema, a.searcher != nil)}}
+	prompt := SystemPromptWithHints(schema, a.searcher != nil, a.hints.get(ctx, a.warehouse, schema))
+	prefix := []Message{{Role: RoleSystem, Content: prompt}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
 
@@ -166,11 +178,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		events.Emit(Event{Kind: EventModelResponse, Step: &StepInfo{Request: step, Usage: usage}})
 		msg := resp.Message
 		msg.Role = RoleAssistant
+		if resp.Truncated {
+			return cutOff(finish, msg), nil
+		}
 		if len(msg.ToolCalls) == 0 {
-			if usage.TotalTokens > a.limits.MaxTotalTokens {
-				return finish(FinishUsageLimit, LimitTotalTokens, msg.Content), nil
-			}
-			return finish(FinishStop, "", msg.Content), nil
+			return overBudget(finish(FinishStop, "", msg.Content), a.limits), nil
 		}
 		if usage.TotalTokens > a.limits.MaxTotalTokens {
 			// The calls are dropped with the message: a tool call is never
@@ -294,11 +306,37 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	return out, outcomes
 }
 
+// cutOff ends a turn whose completion stopped at its output token limit.
+// Its text is half a sentence and its tool calls may have broken
+// arguments, so the calls are dropped and the text is kept only as an
+// answer marked incomplete.
+func cutOff(finish func(FinishReason, string, string) Result, msg Message) Result {
+	text := ""
+	if len(msg.ToolCalls) == 0 {
+		text = msg.Content
+	}
+	r := finish(FinishUsageLimit, LimitOutputTokens, text)
+	r.Incomplete = true
+	return r
+}
+
+// overBudget marks a whole final answer that took the turn past its token
+// budget: the answer stays (it is complete, and the tokens are spent
+// already) with FinishStop, and Limit says which budget it went over.
+func overBudget(r Result, l Limits) Result {
+	if r.Usage.TotalTokens > l.MaxTotalTokens {
+		r.Limit = LimitTotalTokens
+	}
+	return r
+}
+
 func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelText string) string {
 	var b strings.Builder
 	switch {
 	case reason == FinishDeadline:
 		b.WriteString("I ran out of time for this question before finishing.")
+	case limit == LimitOutputTokens:
+		b.WriteString("My answer was cut off at its length limit, so it is incomplete.")
 	case limit == LimitModelRequests:
 		fmt.Fprintf(&b, "I stopped because this question reached its limit of %d model requests.", l.MaxModelRequests)
 	case limit == LimitTotalTokens:
@@ -320,6 +358,13 @@ func limitAnswer(reason FinishReason, limit string, l Limits, t *Table, modelTex
 // collections that can rank by meaning mentioned, so the prompt never
 // offers a tool the model does not have.
 func SystemPrompt(s Schema, search bool) string {
+	return SystemPromptWithHints(s, search, nil)
+}
+
+// SystemPromptWithHints is SystemPrompt with each field's description and
+// value hint (ValueHints: collection, then field), within hintTokens.
+func SystemPromptWithHints(s Schema, search bool, hints map[string]map[string]string) string {
+	left := hintTokens
 	var b strings.Builder
 	b.WriteString("You are a data analyst. Answer questions about the data below by calling tools; " +
 		"every number in your answer must come from a tool result, never from memory. " +
@@ -342,7 +387,7 @@ func SystemPrompt(s Schema, search bool) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s %s", f.Name, f.Type)
+			fmt.Fprintf(&b, "%s %s%s", f.Name, f.Type, fieldNotes(f, hints[c.Name][f.Name], &left))
 		}
 		b.WriteString("\n")
 	}
@@ -351,7 +396,9 @@ func SystemPrompt(s Schema, search bool) string {
 
 // HistoryMessages turns earlier turns into messages, keeping the most
 // recent whole turns whose estimated tokens fit budget. Turns are kept or
-// dropped whole, so a tool call never loses its result.
+// dropped whole, so a tool call never loses its result. When not even the
+// last turn fits whole, its question and final answer are kept, with its
+// table's summary (lastTurnDigest): a follow-up always has its context.
 func HistoryMessages(history []Turn, budget int) []Message {
 	start, used := len(history), 0
 	for i := len(history) - 1; i >= 0; i-- {
@@ -360,6 +407,9 @@ func HistoryMessages(history []Turn, budget int) []Message {
 			break
 		}
 		start, used = i, used+n
+	}
+	if start == len(history) && len(history) > 0 {
+		return lastTurnDigest(history[len(history)-1])
 	}
 	var out []Message
 	for _, t := range history[start:] {
@@ -381,6 +431,6 @@ func (r Result) Turn(userID, conversationID, question string) Turn {
 	return Turn{
 		UserID: userID, ConversationID: conversationID, Question: question,
 		Answer: r.Answer, Table: r.Table, Chart: r.Chart, Usage: r.Usage,
-		FinishReason: r.FinishReason, Limit: r.Limit, Messages: r.Messages,
+		FinishReason: r.FinishReason, Limit: r.Limit, Incomplete: r.Incomplete, Messages: r.Messages,
 	}
 }

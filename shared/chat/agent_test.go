@@ -118,11 +118,13 @@ func TestTokenLimit(t *testing.T) {
 		}
 	})
 	t.Run("at the boundary", func(t *testing.T) {
-		// Exactly the limit is allowed; one more token is not.
+		// Exactly the limit is allowed; one more token keeps the whole
+		// answer (stop) but marks the limit it went over.
 		for _, tc := range []struct {
 			used   int
 			finish chat.FinishReason
-		}{{20_000, chat.FinishStop}, {20_001, chat.FinishUsageLimit}} {
+			limit  string
+		}{{20_000, chat.FinishStop, ""}, {20_001, chat.FinishStop, chat.LimitTotalTokens}} {
 			m := &chattest.ScriptedModel{Reply: func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) {
 				return chattest.Answer("answer", tc.used), nil
 			}}
@@ -130,8 +132,8 @@ func TestTokenLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.FinishReason != tc.finish {
-				t.Errorf("usage %d: finish %s, want %s", tc.used, res.FinishReason, tc.finish)
+			if res.FinishReason != tc.finish || res.Limit != tc.limit {
+				t.Errorf("usage %d: finish %s/%q, want %s/%q", tc.used, res.FinishReason, res.Limit, tc.finish, tc.limit)
 			}
 		}
 	})
@@ -220,7 +222,7 @@ func TestParallelCallsAndChart(t *testing.T) {
 		t.Fatalf("chart %v, table %+v: want the chart of t1 and t1 as the turn's table", res.Chart, res.Table)
 	}
 	b, _ := json.Marshal(res.Chart)
-	for _, want := range []string{`"$schema":"https://vega.github.io/schema/vega-lite/v5.json"`, `"mark":{"type":"line"`, `"x":{"field":"day","type":"temporal"}`, `"values":[{"day":"2008-01-02","price":10}`} {
+	for _, want := range []string{`"$schema":"https://vega.github.io/schema/vega-lite/v6.json"`, `"mark":{"type":"line"`, `"x":{"field":"day","type":"temporal","title":"day","scale":{"type":"utc"}}`, `"values":[{"day":"2008-01-02","price":10}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("chart lacks %s: %s", want, b)
 		}

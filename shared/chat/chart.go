@@ -1,9 +1,13 @@
 package chat
 
-import "slices"
+import (
+	"encoding/json"
+	"slices"
+)
 
-// VegaLiteSchema is the $schema every chart carries.
-const VegaLiteSchema = "https://vega.github.io/schema/vega-lite/v5.json"
+// VegaLiteSchema is the $schema every chart carries: the major version of
+// the vega-lite that package.json pins and the chart tests render with.
+const VegaLiteSchema = "https://vega.github.io/schema/vega-lite/v6.json"
 
 // ChartKind is the mark of a chart.
 type ChartKind string
@@ -14,16 +18,16 @@ const (
 	ChartScatter ChartKind = "scatter"
 )
 
-// Chart is a Vega-Lite v5 specification with its data inline, so a client
+// Chart is a Vega-Lite v6 specification with its data inline, so a client
 // renders it with vega-embed and nothing else.
 type Chart struct {
-	Schema      string                  `json:"$schema"`
-	Title       string                  `json:"title,omitempty"`
-	Description string                  `json:"description,omitempty"`
-	Width       string                  `json:"width,omitempty"`
-	Data        ChartData               `json:"data"`
-	Mark        ChartMark               `json:"mark"`
-	Encoding    map[string]ChartChannel `json:"encoding"`
+	Schema      string        `json:"$schema"`
+	Title       string        `json:"title,omitempty"`
+	Description string        `json:"description,omitempty"`
+	Width       string        `json:"width,omitempty"`
+	Data        ChartData     `json:"data"`
+	Mark        ChartMark     `json:"mark"`
+	Encoding    ChartEncoding `json:"encoding"`
 }
 
 // ChartData holds the chart's rows as objects keyed by column name.
@@ -38,11 +42,42 @@ type ChartMark struct {
 	Tooltip bool   `json:"tooltip,omitempty"`
 }
 
+// ChartEncoding is the chart's encoding channels.
+type ChartEncoding struct {
+	X     ChartChannel  `json:"x"`
+	Y     ChartChannel  `json:"y"`
+	Color *ChartChannel `json:"color,omitempty"`
+	// XOffset groups bars of one x side by side, one per color.
+	XOffset *ChartChannel `json:"xOffset,omitempty"`
+	// Tooltip lists what a point shows, each value formatted.
+	Tooltip []ChartChannel `json:"tooltip,omitempty"`
+}
+
 // ChartChannel is one encoding channel.
 type ChartChannel struct {
-	Field string `json:"field"`
-	Type  string `json:"type"` // temporal, quantitative, ordinal or nominal
-	Title string `json:"title,omitempty"`
+	Field    string      `json:"field"`
+	Type     string      `json:"type"` // temporal, quantitative, ordinal or nominal
+	Title    string      `json:"title,omitempty"`
+	Format   string      `json:"format,omitempty"`   // d3 format of a tooltip value
+	TimeUnit string      `json:"timeUnit,omitempty"` // a UTC unit, for dates shown as they are stored
+	Scale    *ChartScale `json:"scale,omitempty"`
+	Axis     *ChartAxis  `json:"axis,omitempty"`
+	// Sort is null for the data's order.
+	Sort json.RawMessage `json:"sort,omitempty"`
+	// Stack is null for bars that never add up.
+	Stack json.RawMessage `json:"stack,omitempty"`
+}
+
+// ChartScale is a channel's scale.
+type ChartScale struct {
+	Type string `json:"type,omitempty"`
+	Zero *bool  `json:"zero,omitempty"`
+}
+
+// ChartAxis is a channel's axis.
+type ChartAxis struct {
+	Format      string  `json:"format,omitempty"`
+	TickMinStep float64 `json:"tickMinStep,omitempty"`
 }
 
 // ChartSpec is what the chart tool asks for.
@@ -115,19 +150,33 @@ func BuildChart(t *Table, spec ChartSpec, maxPoints int) (*Chart, error) {
 		}
 		values[i] = v
 	}
-	mark := ChartMark{Type: string(spec.Kind), Tooltip: true}
+	mark := ChartMark{Type: string(spec.Kind)}
 	if spec.Kind == ChartScatter {
 		mark.Type = "point"
 	}
 	if spec.Kind == ChartLine && len(rows) <= 60 {
 		mark.Point = true
 	}
-	enc := map[string]ChartChannel{
-		"x": {Field: spec.X, Type: channelType(t.Columns[xi], spec.Kind, rows, xi)},
-		"y": {Field: spec.Y, Type: "quantitative"},
+	x := channel(t.Columns[xi], channelType(t.Columns[xi], spec.Kind, rows, xi), rows, xi, true)
+	y := channel(t.Columns[yi], "quantitative", rows, yi, false)
+	enc := ChartEncoding{X: x.channel, Y: y.channel, Tooltip: []ChartChannel{x.tooltip, y.tooltip}}
+	if spec.Kind == ChartBar {
+		// Bars show values, never sums: Vega-Lite would stack bars that
+		// share an x (a color split, or repeated x values), drawing totals
+		// no row holds. They stay in the table's order, so a top-N reads
+		// top down.
+		enc.Y.Stack = nullJSON()
+		if enc.X.Type != "quantitative" && enc.X.Type != "temporal" {
+			enc.X.Sort = nullJSON()
+		}
 	}
 	if ci >= 0 {
-		enc["color"] = ChartChannel{Field: spec.Color, Type: "nominal"}
+		c := channel(t.Columns[ci], "nominal", rows, ci, false)
+		enc.Color = &c.channel
+		enc.Tooltip = []ChartChannel{x.tooltip, c.tooltip, y.tooltip}
+		if spec.Kind == ChartBar {
+			enc.XOffset = &ChartChannel{Field: spec.Color, Type: "nominal", Sort: nullJSON()}
+		}
 	}
 	return &Chart{
 		Schema:   VegaLiteSchema,
@@ -138,7 +187,6 @@ func BuildChart(t *Table, spec ChartSpec, maxPoints int) (*Chart, error) {
 		Encoding: enc,
 	}, nil
 }
-
 func channelType(c Column, kind ChartKind, rows [][]any, i int) string {
 	switch {
 	case kind == ChartBar && !(c.Type == TypeNumber):

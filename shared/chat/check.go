@@ -9,7 +9,9 @@ import (
 )
 
 // CheckQuery validates q against the schema and returns it normalised:
-// filter values converted to the field's type, Limit set within (0, rowCap].
+// filter values converted to the field's type, Limit set within (0, rowCap],
+// and Sort completed with the default order's keys (DefaultSort) as
+// tiebreaks, so every warehouse returns rows in one defined order.
 // Every problem is a CodeInvalid *Error whose message names the valid choices,
 // because it goes back to the model as a tool error for it to correct.
 func (s Schema) CheckQuery(q Query, rowCap int) (Query, error) {
@@ -26,10 +28,11 @@ func (s Schema) CheckQuery(q Query, rowCap int) (Query, error) {
 		return q, err
 	}
 	for _, o := range q.Sort {
-		if _, ok := c.Field(o.Field); !ok {
+		if _, ok := c.Field(o.Field); !ok && o.Field != SortID {
 			return q, unknownField(c, o.Field)
 		}
 	}
+	q.Sort = completeSort(c, q.Sort)
 	switch {
 	case q.Limit < 0:
 		return q, Errorf(CodeInvalid, "limit must be positive, got %d", q.Limit)
@@ -233,7 +236,8 @@ func checkFilters(c Collection, filters []Filter) ([]Filter, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Filter{Field: flt.Field, Op: flt.Op, Value: v}
+		op, v := wholeDay(f, flt, v)
+		out[i] = Filter{Field: flt.Field, Op: op, Value: v}
 	}
 	return out, nil
 }

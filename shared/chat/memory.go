@@ -20,6 +20,7 @@ type Turn struct {
 	Usage          Usage        `json:"usage"`
 	FinishReason   FinishReason `json:"finish_reason"`
 	Limit          string       `json:"limit,omitempty"`
+	Incomplete     bool         `json:"incomplete,omitempty"` // the answer was cut off at its length limit
 	// Messages are the model-facing messages of the turn after the user's
 	// question: tool calls, their results (as summaries) and the answer.
 	Messages []Message `json:"messages,omitempty"`

@@ -62,6 +62,10 @@ type ModelRequest struct {
 type ModelResponse struct {
 	Message Message
 	Usage   Usage
+	// Truncated reports that the completion stopped at its output token
+	// limit (OpenAI's finish_reason "length"): the content is cut off
+	// mid-answer and any tool call arguments may be incomplete.
+	Truncated bool
 }
 
 // Model produces the next assistant message. Used by the Agent.
@@ -90,14 +94,6 @@ func (u *Usage) Add(u2 Usage) {
 	u.OutputTokens += u2.OutputTokens
 	u.TotalTokens += u2.TotalTokens
 	u.CachedTokens += u2.CachedTokens
-}
-
-// EstimateTokens approximates the tokens of text: one per four bytes,
-// rounded up, which is close to what OpenAI's tokenizers give for English
-// and JSON and errs on the high side for short words. Used to check budgets
-// before a request, when the provider's own count is not yet known.
-func EstimateTokens(text string) int {
-	return (len(text) + 3) / 4
 }
 
 // EstimateMessages approximates the tokens of a request's messages,

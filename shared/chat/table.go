@@ -55,20 +55,24 @@ func (t *Table) ColumnIndex(name string) int {
 }
 
 // CompareCells orders two cells of one column, the same way in every
-// warehouse: numbers as numbers whatever their Go type, strings bytewise,
-// false before true, and nil equal to anything.
+// warehouse, as a total order: numbers as numbers whatever their Go type,
+// strings bytewise, false before true, and nil after every value (two nils
+// are equal). Values of different kinds, which one column never mixes,
+// order as numbers, strings, booleans. Sorting uses CompareKey, which keeps
+// nil last in descending order too.
 func CompareCells(a, b any) int {
+	if c := cmp.Compare(cellRank(a), cellRank(b)); c != 0 {
+		return c
+	}
 	if fa, ok := AsFloat(a); ok {
-		if fb, ok := AsFloat(b); ok {
-			return cmp.Compare(fa, fb)
-		}
+		fb, _ := AsFloat(b)
+		return cmp.Compare(fa, fb)
 	}
 	switch x := a.(type) {
 	case string:
-		y, _ := b.(string)
-		return strings.Compare(x, y)
+		return strings.Compare(x, b.(string))
 	case bool:
-		y, _ := b.(bool)
+		y := b.(bool)
 		switch {
 		case x == y:
 			return 0
@@ -80,9 +84,46 @@ func CompareCells(a, b any) int {
 	return 0
 }
 
+// cellRank orders the kinds of cells: numbers, strings, booleans, then
+// anything else, then nil.
+func cellRank(v any) int {
+	if _, ok := AsFloat(v); ok {
+		return 0
+	}
+	switch v.(type) {
+	case string:
+		return 1
+	case bool:
+		return 2
+	case nil:
+		return 4
+	}
+	return 3
+}
+
+// CompareKey orders two cells for one sort key: by CompareCells, reversed
+// when desc, with nil last in both directions (a missing value is never
+// the top or the bottom of anything).
+func CompareKey(a, b any, desc bool) int {
+	if an, bn := a == nil, b == nil; an || bn {
+		switch {
+		case an && bn:
+			return 0
+		case an:
+			return 1
+		}
+		return -1
+	}
+	c := CompareCells(a, b)
+	if desc {
+		c = -c
+	}
+	return c
+}
+
 // SortGroups orders an aggregation's rows by its Sort columns, then by the
-// group value ascending, so every warehouse returns groups in one
-// deterministic order whatever its store returns.
+// group value ascending, with nil last (CompareKey), so every warehouse
+// returns groups in one deterministic order whatever its store returns.
 func SortGroups(t *Table, a Aggregation) {
 	keys := make([]int, len(a.Sort))
 	for i, s := range a.Sort {
@@ -90,16 +131,12 @@ func SortGroups(t *Table, a Aggregation) {
 	}
 	slices.SortStableFunc(t.Rows, func(x, y []any) int {
 		for i, s := range a.Sort {
-			c := CompareCells(x[keys[i]], y[keys[i]])
-			if s.Desc {
-				c = -c
-			}
-			if c != 0 {
+			if c := CompareKey(x[keys[i]], y[keys[i]], s.Desc); c != 0 {
 				return c
 			}
 		}
 		if a.GroupBy != "" {
-			return CompareCells(x[0], y[0])
+			return CompareKey(x[0], y[0], false)
 		}
 		return 0
 	})

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -49,8 +48,8 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 		"op":    obj{"type": "string", "enum": Ops(), "description": "eq, ne, gt, gte, lt, lte, like (text; * and ? wildcards), in (list)"},
 		"value": value,
 	})}
-	sort := func(what string) obj {
-		return obj{"type": []string{"array", "null"}, "description": "Sort keys (" + what + "); null for the default order.", "items": strictObject(obj{
+	sort := func(what, order string) obj {
+		return obj{"type": []string{"array", "null"}, "description": "Sort keys (" + what + "); null for the default order: " + order + ". Missing values sort last either way.", "items": strictObject(obj{
 			"field": obj{"type": "string"},
 			"desc":  obj{"type": "boolean", "description": "true for descending"},
 		})}
@@ -71,7 +70,7 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			"collection": obj{"type": "string"},
 			"fields":     fields,
 			"filters":    filters,
-			"sort":       sort("fields"),
+			"sort":       sort("fields", "the collection's first date field ascending, then the object id; ties on any sort keys are broken the same way"),
 			"limit":      limit,
 		})},
 		{ToolAggregate, "Compute count, mean, min, max or sum over one collection, optionally per value of one field (group_by), over the rows matching the filters. The result becomes a table.", strictObject(obj{
@@ -82,7 +81,7 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			})},
 			"group_by": nullableString("A field to group by; null for one overall row."),
 			"filters":  filters,
-			"sort":     sort("output columns such as mean_close or count"),
+			"sort":     sort("output columns such as mean_close or count", "the group value ascending; ties are broken the same way"),
 			"limit":    limit,
 		})},
 		{ToolChart, "Draw a line, bar or scatter chart from a table of this turn.", strictObject(obj{
@@ -375,25 +374,9 @@ func summarize(id, collection string, t *Table) string {
 		s["first_rows"] = t.Rows[:SummaryRows-5]
 		s["last_rows"] = t.Rows[len(t.Rows)-5:]
 	}
-	stats := obj{}
-	for i, c := range t.Columns {
-		if !c.Type.Numeric() {
-			continue
-		}
-		min, max, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
-		for _, r := range t.Rows {
-			v, ok := AsFloat(r[i])
-			if !ok {
-				continue
-			}
-			min, max, sum, n = math.Min(min, v), math.Max(max, v), sum+v, n+1
-		}
-		if n > 0 {
-			stats[c.Name] = obj{"min": min, "max": max, "mean": sum / float64(n), "count": n}
-		}
-	}
-	if len(stats) > 0 {
+	if stats := tableStats(t); len(stats) > 0 {
 		s["stats"] = stats
+		s["stats_cover"] = statsCover(t)
 	}
 	return jsonString(s)
 }

@@ -22,7 +22,7 @@ func bigTurn(user, conv string) chat.Turn {
 		tbl.Rows = append(tbl.Rows, []any{fmt.Sprintf("2008-%02d-%02d", i%12+1, i%28+1), "Société Générale", 123.45 + float64(i), int64(1_000_000 + i), i%2 == 0})
 	}
 	ch := &chat.Chart{Schema: chat.VegaLiteSchema, Title: "close", Mark: chat.ChartMark{Type: "line"},
-		Encoding: map[string]chat.ChartChannel{"x": {Field: "date", Type: "temporal"}, "y": {Field: "close", Type: "quantitative"}}}
+		Encoding: chat.ChartEncoding{X: chat.ChartChannel{Field: "date", Type: "temporal"}, Y: chat.ChartChannel{Field: "close", Type: "quantitative"}}}
 	for i := range points {
 		ch.Data.Values = append(ch.Data.Values, map[string]any{"date": fmt.Sprintf("2008-01-%05d", i), "close": float64(i)})
 	}

@@ -79,15 +79,19 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	if err != nil {
 		return chat.Table{}, err
 	}
+	// CheckQuery ended the sort with the object id, so this is one total
+	// order (chat.CompareKey: nil last either way).
 	keys := make([]int, len(q.Sort))
 	for i, s := range q.Sort {
-		keys[i] = fieldIndex(d.Collection, s.Field)
+		keys[i] = fieldIndex(d.Collection, s.Field) // -1 for chat.SortID
 	}
 	slices.SortStableFunc(match, func(a, b int) int {
 		for i, s := range q.Sort {
-			c := chat.CompareCells(d.Rows[a][keys[i]], d.Rows[b][keys[i]])
-			if s.Desc {
-				c = -c
+			var c int
+			if keys[i] < 0 {
+				c = chat.CompareKey(d.IDs[a], d.IDs[b], s.Desc)
+			} else {
+				c = chat.CompareKey(d.Rows[a][keys[i]], d.Rows[b][keys[i]], s.Desc)
 			}
 			if c != 0 {
 				return c

@@ -210,6 +210,7 @@ type turnResponse struct {
 	Usage        chat.Usage        `json:"usage"`
 	FinishReason chat.FinishReason `json:"finish_reason"`
 	Limit        string            `json:"limit,omitempty"`
+	Incomplete   bool              `json:"incomplete,omitempty"`
 }
 
 // newTurnResponse is the client's view of a turn: everything but the
@@ -217,7 +218,7 @@ type turnResponse struct {
 func newTurnResponse(t chat.Turn) turnResponse {
 	return turnResponse{
 		Turn: t.Seq, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Question: t.Question, Answer: t.Answer,
-		Table: chat.CapTableBytes(t.Table, chat.MaxTableBytes), Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit,
+		Table: chat.CapTableBytes(t.Table, chat.MaxTableBytes), Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit, Incomplete: t.Incomplete,
 	}
 }
 

@@ -29,16 +29,18 @@ func TestBudgetModelRequests(t *testing.T) {
 }
 
 // TestBudgetTotalTokens: a response whose reported usage crosses the
-// turn's 20,000 tokens ends the turn, whether it called tools or answered.
+// turn's 20,000 tokens ends the turn: tool calls as usage_limit, a whole
+// answer as stop marked with the limit it went over.
 func TestBudgetTotalTokens(t *testing.T) {
 	big := usage{prompt: 15000, completion: 6000}
 	for _, tc := range []struct {
 		name       string
 		reply      reply
+		wantFinish chat.FinishReason
 		wantAnswer string
 	}{
-		{"tool call", reply{body: completion("", "tool_calls", big, call{"call_1", "aggregate", aggArgs})}, "I stopped because this question reached its limit of 20000 tokens."},
-		{"answer", reply{body: completion("Here it is.", "stop", big)}, "Here it is."},
+		{"tool call", reply{body: completion("", "tool_calls", big, call{"call_1", "aggregate", aggArgs})}, chat.FinishUsageLimit, "I stopped because this question reached its limit of 20000 tokens."},
+		{"answer", reply{body: completion("Here it is.", "stop", big)}, chat.FinishStop, "Here it is."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, tc.reply)
@@ -50,8 +52,8 @@ func TestBudgetTotalTokens(t *testing.T) {
 			if f.attempts() != 1 {
 				t.Errorf("server saw %d requests, want 1", f.attempts())
 			}
-			if res.FinishReason != chat.FinishUsageLimit || res.Limit != chat.LimitTotalTokens {
-				t.Errorf("finish = %s, limit = %q; want usage_limit, total_tokens", res.FinishReason, res.Limit)
+			if res.FinishReason != tc.wantFinish || res.Limit != chat.LimitTotalTokens {
+				t.Errorf("finish = %s, limit = %q; want %s, total_tokens", res.FinishReason, res.Limit, tc.wantFinish)
 			}
 			if res.Usage.TotalTokens != 21000 || res.Usage.InputTokens != 15000 || res.Usage.OutputTokens != 6000 {
 				t.Errorf("usage = %+v, want 15000 + 6000 = 21000", res.Usage)

@@ -150,5 +150,5 @@ func response(cc *sdk.ChatCompletion) (chat.ModelResponse, *failure) {
 	}
 	// ModelRequests stays 0: the agent counts requests, one per Complete
 	// however many attempts it took.
-	return chat.ModelResponse{Message: msg, Usage: usage}, nil
+	return chat.ModelResponse{Message: msg, Usage: usage, Truncated: choice.FinishReason == "length"}, nil
 }

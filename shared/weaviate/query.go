@@ -33,10 +33,11 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		return chat.Table{}, err
 	}
 	cols := columns(c, q.Fields)
+	fetch := withSortFields(c, cols, q.Sort) // sort keys are fetched to order by them, then dropped
 
 	req := &pb.SearchRequest{
 		Collection: c.Name,
-		Properties: properties(cols),
+		Properties: properties(fetch),
 		Metadata:   &pb.MetadataRequest{Uuid: true},
 		Limit:      uint32(q.Limit),
 		Filters:    where,
@@ -48,7 +49,7 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	t, err := table(c.Name, cols, reply.Results)
+	t, err := table(c.Name, fetch, reply.Results)
 	if err != nil {
 		return chat.Table{}, w.translate(ctx, ctx, "query", c.Name, err)
 	}
@@ -64,29 +65,28 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 		t.TotalRows = max(t.TotalRows, len(t.Rows))
 	}
 	t.Truncated = len(t.Rows) < t.TotalRows
-	if !t.Truncated {
-		sortRows(&t, q.Sort)
+	if t.Truncated {
+		if t, err = w.nullsLast(ctx, c, req, q, t); err != nil {
+			return chat.Table{}, err
+		}
 	}
-	return t, nil
+	sortRows(&t, q.Sort)
+	return dropColumns(t, len(cols), q.Limit), nil
 }
 
-// sortRows re-sorts a complete result the way the embedded warehouse
-// does. Weaviate orders text case-insensitively ("ab" before "AB"), the
-// embedded warehouse bytewise; when every match is in the table the order
-// can be made the same. A truncated table keeps Weaviate's order, since
-// which rows made the cut was decided by it.
+// sortRows re-sorts a complete result in chat's one order (chat.CompareKey:
+// nulls last both ways, text bytewise, chat.SortID by object id), which is
+// the embedded warehouse's. Weaviate orders text case-insensitively and
+// puts nulls first when ascending; when every match is in the table the
+// order can be made the same. A truncated table keeps Weaviate's order,
+// since which rows made the cut was decided by it.
 func sortRows(t *chat.Table, sorts []chat.Sort) {
 	keys := make([]int, len(sorts))
-	text := false
 	for i, s := range sorts {
 		keys[i] = t.ColumnIndex(s.Field)
-		if keys[i] < 0 {
+		if keys[i] < 0 && s.Field != chat.SortID {
 			return // sorted by a field that is not selected: nothing to compare
 		}
-		text = text || t.Columns[keys[i]].Type == chat.TypeText
-	}
-	if !text {
-		return
 	}
 	idx := make([]int, len(t.Rows))
 	for i := range idx {
@@ -94,9 +94,11 @@ func sortRows(t *chat.Table, sorts []chat.Sort) {
 	}
 	slices.SortStableFunc(idx, func(a, b int) int {
 		for i, s := range sorts {
-			c := chat.CompareCells(t.Rows[a][keys[i]], t.Rows[b][keys[i]])
-			if s.Desc {
-				c = -c
+			var c int
+			if keys[i] < 0 {
+				c = chat.CompareKey(t.Sources[a].ID, t.Sources[b].ID, s.Desc)
+			} else {
+				c = chat.CompareKey(t.Rows[a][keys[i]], t.Rows[b][keys[i]], s.Desc)
 			}
 			if c != 0 {
 				return c
