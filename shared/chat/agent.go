@@ -57,11 +57,24 @@ type Agent struct {
 	tools    *toolbox
 	// toolTokens estimates the tool declarations sent with every request.
 	toolTokens int
+	// computer serves the compute tool and checker the answer's
+	// citations; each is nil when not given (see WithComputer, WithChecker).
+	computer Computer
+	checker  Checker
 }
+
+// AgentOption adds an optional collaborator to an Agent.
+type AgentOption func(*Agent)
+
+// WithComputer declares the compute tool, served by c.
+func WithComputer(c Computer) AgentOption { return func(a *Agent) { a.computer = c } }
+
+// WithChecker checks every final answer's numbers with c.
+func WithChecker(c Checker) AgentOption { return func(a *Agent) { a.checker = c } }
 
 // NewAgent checks the limits and builds the tool declarations once. The
 // search tool is among them when warehouse also implements Searcher.
-func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
+func NewAgent(model Model, warehouse Warehouse, limits Limits, opts ...AgentOption) (*Agent, error) {
 	if model == nil || warehouse == nil {
 		return nil, errors.New("chat.NewAgent: model and warehouse are required")
 	}
@@ -69,7 +82,11 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 		return nil, fmt.Errorf("chat.NewAgent: limits must be positive: %+v", limits)
 	}
 	searcher, _ := warehouse.(Searcher)
-	tb, err := newToolbox(limits.RowCap, searcher != nil)
+	a := &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits}
+	for _, o := range opts {
+		o(a)
+	}
+	tb, err := newToolbox(limits.RowCap, searcher != nil, a.computer)
 	if err != nil {
 		return nil, fmt.Errorf("chat.NewAgent: %w", err)
 	}
@@ -77,7 +94,8 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n}, nil
+	a.tools, a.toolTokens = tb, n
+	return a, nil
 }
 
 // Tools returns the declarations the model is given.
@@ -95,6 +113,10 @@ type Result struct {
 	FinishReason FinishReason
 	Limit        string    // set when FinishReason is FinishUsageLimit
 	Messages     []Message // the turn's messages after the question
+	// Citations tie the numbers of Answer to the turn's tables; Verified
+	// is true when every one matched (see Checker).
+	Citations []Citation
+	Verified  bool
 }
 
 // Run answers question in the light of history. It returns when the model
@@ -106,7 +128,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema, a.searcher != nil)}}
+	prefix := []Message{{Role: RoleSystem, Content: SystemPrompt(schema, a.searcher != nil) + a.promptTail()}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
 
@@ -128,6 +150,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		}
 		r.Answer = answer
 		r.Messages = append(turn, Message{Role: RoleAssistant, Content: r.Answer})
+		if a.checker != nil {
+			r.Citations = a.checker.Check(r.Answer, tables.tables)
+			r.Verified = Verified(r.Citations)
+		}
+		r.Table = responseTable(r.Table, a.limits.RowCap)
 		return r
 	}
 
@@ -185,13 +212,13 @@ func (a *Agent) stopped(ctx context.Context, finish func(FinishReason, string, s
 
 // runCalls executes one response's tool calls and returns one tool message
 // per call, in the calls' order. Data calls run concurrently (they are
-// independent reads); chart calls run after them, so a chart may plot a
-// table fetched in the same response.
+// independent reads); compute and chart calls run after them, in order,
+// so they may use a table fetched in the same response.
 func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall) []Message {
 	results := make([]dataResult, len(calls))
 	var wg sync.WaitGroup
 	for i, c := range calls {
-		if c.Name == ToolChart {
+		if runsLate(c.Name) {
 			continue
 		}
 		wg.Go(func() {
@@ -209,7 +236,7 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 
 	out := make([]Message, len(calls))
 	for i, c := range calls {
-		if c.Name == ToolChart {
+		if runsLate(c.Name) {
 			continue
 		}
 		r := results[i]
@@ -218,18 +245,23 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 		case r.err != nil:
 			content = toolError(r.err)
 		case r.table != nil:
-			tables.tables = append(tables.tables, r.table)
-			content = summarize(tables.id(len(tables.tables)-1), r.source, r.table)
+			content = tables.add(r.table, r.source)
 		default:
 			content = r.content
 		}
 		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
 	}
 	for i, c := range calls {
-		if c.Name != ToolChart {
+		if !runsLate(c.Name) {
 			continue
 		}
-		content, err := a.runChart(tables, c)
+		var content string
+		var err error
+		if c.Name == ToolCompute {
+			content, err = a.runCompute(tables, c)
+		} else {
+			content, err = a.runChart(tables, c)
+		}
 		if err != nil {
 			content = toolError(err)
 		}
@@ -326,5 +358,6 @@ func (r Result) Turn(userID, conversationID, question string) Turn {
 		UserID: userID, ConversationID: conversationID, Question: question,
 		Answer: r.Answer, Table: r.Table, Chart: r.Chart, Usage: r.Usage,
 		FinishReason: r.FinishReason, Limit: r.Limit, Messages: r.Messages,
+		Citations: r.Citations, Verified: r.Verified,
 	}
 }

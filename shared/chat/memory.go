@@ -20,6 +20,10 @@ type Turn struct {
 	Usage          Usage        `json:"usage"`
 	FinishReason   FinishReason `json:"finish_reason"`
 	Limit          string       `json:"limit,omitempty"`
+	// Citations tie each number of Answer to a cell of the turn's tables;
+	// Verified is true when every one matched.
+	Citations []Citation `json:"citations,omitempty"`
+	Verified  bool       `json:"verified"`
 	// Messages are the model-facing messages of the turn after the user's
 	// question: tool calls, their results (as summaries) and the answer.
 	Messages []Message `json:"messages,omitempty"`

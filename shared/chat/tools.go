@@ -19,7 +19,8 @@ const (
 	ToolQuery     = "query"
 	ToolAggregate = "aggregate"
 	ToolChart     = "chart"
-	ToolSearch    = "search" // declared only when the warehouse is a Searcher
+	ToolSearch    = "search"  // declared only when the warehouse is a Searcher
+	ToolCompute   = "compute" // declared only when the agent has a Computer
 )
 
 // tool is one callable tool: its declaration and the compiled schema its
@@ -39,7 +40,7 @@ type toolbox struct {
 // optional ones are nullable, with no additional properties. The same
 // schema validates what any model sends. search adds the search tool,
 // which only a warehouse that is also a Searcher can serve.
-func newToolbox(rowCap int, search bool) (*toolbox, error) {
+func newToolbox(rowCap int, search bool, computer Computer) (*toolbox, error) {
 	value := obj{"anyOf": []any{
 		obj{"type": "string"}, obj{"type": "number"}, obj{"type": "boolean"},
 		obj{"type": "array", "items": obj{"anyOf": []any{obj{"type": "string"}, obj{"type": "number"}}}},
@@ -110,6 +111,14 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			"filters": filters,
 			"limit":   limit,
 		})})
+	}
+	if computer != nil {
+		spec := computer.Spec()
+		var params obj
+		if err := json.Unmarshal(spec.Parameters, &params); err != nil {
+			return nil, fmt.Errorf("tool %s: parse schema: %w", spec.Name, err)
+		}
+		defs = append(defs, def{ToolCompute, spec.Description, params})
 	}
 	tb := &toolbox{tools: map[string]tool{}}
 	for _, d := range defs {
@@ -276,6 +285,7 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err != nil {
 			return dataResult{err: err}
 		}
+		tbl.Source = &Provenance{Tool: ToolQuery, Collection: q.Collection, Fields: q.Fields, Filters: q.Filters, Sort: q.Sort, Limit: q.Limit}
 		return dataResult{table: &tbl, source: q.Collection}
 	case ToolAggregate:
 		var args aggregateArgs
@@ -294,6 +304,7 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err != nil {
 			return dataResult{err: err}
 		}
+		tbl.Source = &Provenance{Tool: ToolAggregate, Collection: agg.Collection, Metrics: agg.Metrics, GroupBy: agg.GroupBy, Filters: agg.Filters, Sort: agg.Sort, Limit: agg.Limit}
 		return dataResult{table: &tbl, source: agg.Collection}
 	case ToolSearch:
 		// The tool is declared only when a.searcher is set, so the lookup
@@ -310,6 +321,7 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err != nil {
 			return dataResult{err: err}
 		}
+		tbl.Source = &Provenance{Tool: ToolSearch, Collection: s.Collection, Fields: s.Fields, Filters: s.Filters, Limit: s.Limit, SearchText: s.Text, SearchMode: string(s.Mode)}
 		return dataResult{table: &tbl, source: s.Collection}
 	}
 	return dataResult{err: Errorf(CodeInvalid, "tool %s cannot run here", call.Name)}
