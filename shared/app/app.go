@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/datachat/datachat/shared/chat"
+	"github.com/datachat/datachat/shared/cite"
+	"github.com/datachat/datachat/shared/compute"
 	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/embedded"
@@ -117,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		deps.Memory = embedded.NewMemory(deps.Now)
 		a.Embedded = append(a.Embedded, "memory (in-process, lost on exit; set TABLE_NAME)")
 	}
-	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits)
+	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits, chat.WithComputer(compute.New()), chat.WithChecker(cite.New()))
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
