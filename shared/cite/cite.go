@@ -45,7 +45,7 @@ func New() *Checker {
 			regexp.MustCompile(`\b\d{1,2}:\d{2}(?::\d{2})?\b`),
 			regexp.MustCompile(`(?i)\bs\s*&\s*p\s*500\b|\bsp\s*500\b`),
 		},
-		number: regexp.MustCompile(`[$€£]?\s?[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?`),
+		number: regexp.MustCompile(`(?:[$€£]\s?)?[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?`),
 		suffix: regexp.MustCompile(`(?i)^\s?(%|percent\b|per cent\b|thousand\b|million\b|billion\b|trillion\b|bn\b|k\b|m\b|b\b|t\b)`),
 	}
 }
