@@ -70,14 +70,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		}
 		w, err := weaviate.New(weaviate.Options{
 			URL: cfg.Weaviate.URL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
-			RowCap: cfg.Limits.RowCap, Collections: cfg.Weaviate.Collections, Now: deps.Now,
+			RowCap: max(cfg.Limits.RowCap, cfg.Limits.ChartPoints), Collections: cfg.Weaviate.Collections, Now: deps.Now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("app.New: %w", err)
 		}
 		deps.Warehouse = w
 	default:
-		w, err := embeddedWarehouse(cfg.Limits.RowCap)
+		// The agent fetches whole series up to the chart's points and
+		// cuts the response's table to RowCap itself.
+		w, err := embeddedWarehouse(max(cfg.Limits.RowCap, cfg.Limits.ChartPoints))
 		if err != nil {
 			return nil, err
 		}

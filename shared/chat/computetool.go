@@ -45,6 +45,10 @@ func (a *Agent) runCompute(tt *turnTables, call ToolCall) (string, error) {
 	return tt.add(t, "compute"), nil
 }
 
+// fetchCap is how many rows a query without a limit fetches: a whole
+// series, up to the points of a chart, never fewer than a table's rows.
+func (a *Agent) fetchCap() int { return max(a.limits.RowCap, a.limits.ChartPoints) }
+
 // responseTable is the table as the response carries it: at most rowCap
 // rows. The turn keeps the full table (up to the chart's points) for
 // charts, compute and citations; the response says it was cut.

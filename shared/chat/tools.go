@@ -56,7 +56,7 @@ func newToolbox(rowCap int, search bool, computer Computer) (*toolbox, error) {
 			"desc":  obj{"type": "boolean", "description": "true for descending"},
 		})}
 	}
-	limit := obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": rowCap, "description": fmt.Sprintf("Maximum rows, at most %d; null for the maximum.", rowCap)}
+	limit := obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": rowCap, "description": fmt.Sprintf("Maximum rows, at most %d; null for the maximum (a query with null fetches a whole series for charts and compute, up to the chart's points).", rowCap)}
 	nullableString := func(desc string) obj { return obj{"type": []string{"string", "null"}, "description": desc} }
 	fields := obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}, "description": "Fields to return; null for all."}
 
@@ -277,9 +277,15 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err := t.decode(call.Arguments, &q); err != nil {
 			return dataResult{err: err}
 		}
+		all := q.Limit == 0
 		q, err := schema.CheckQuery(q, a.limits.RowCap)
 		if err != nil {
 			return dataResult{err: err}
+		}
+		if all {
+			// A series keeps its own resolution up to the chart's points;
+			// the response shows the first RowCap rows of it.
+			q.Limit = a.fetchCap()
 		}
 		tbl, err := a.warehouse.Query(ctx, q)
 		if err != nil {

@@ -34,13 +34,14 @@ const (
 	OpSort          = "sort"           // order rows by column
 	OpTopN          = "top_n"          // the n rows with the highest (or lowest) column, per group when asked
 	OpJoin          = "join"           // add the columns of another table matched on key
+	OpAppend        = "append"         // add the rows of another table with the same columns
 	OpCorrelation   = "correlation"    // Pearson correlation of column and other (per group)
 )
 
 // Ops lists every operation, for the schema and error messages.
 func Ops() []string {
 	return []string{OpDifference, OpPercentChange, OpRatio, OpCumulativeSum, OpRollingMean, OpRollingSum,
-		OpFirst, OpLast, OpChange, OpBucket, OpSort, OpTopN, OpJoin, OpCorrelation}
+		OpFirst, OpLast, OpChange, OpBucket, OpSort, OpTopN, OpJoin, OpAppend, OpCorrelation}
 }
 
 // Buckets and aggregates of OpBucket.
@@ -105,7 +106,7 @@ func (Tool) Spec() chat.ToolSpec {
 		"date":     nullable("string", "The date column that orders rows; null for the table's first date column."),
 		"desc":     nullable("boolean", "sort and top_n: true for highest first (top_n's default)."),
 		"n":        nullable("integer", "Rows kept by top_n (per group when group_by is set)."),
-		"table":    nullable("string", "join: the other table_id."),
+		"table":    nullable("string", "join and append: the other table_id."),
 		"key":      nullable("string", "join: the column both tables share."),
 	}
 	required := make([]string, 0, len(step))
@@ -151,7 +152,7 @@ func (Tool) Compute(raw json.RawMessage, tables func(id string) (*chat.Table, er
 	}
 	for i, s := range args.Steps {
 		var other *chat.Table
-		if s.Op == OpJoin {
+		if s.Op == OpJoin || s.Op == OpAppend {
 			if other, err = tables(s.Table); err != nil {
 				return nil, err
 			}
@@ -321,6 +322,8 @@ func (f *frame) apply(s Step, other *chat.Table) error {
 		return f.topN(s)
 	case OpJoin:
 		return f.join(s, other)
+	case OpAppend:
+		return f.appendRows(s, other)
 	case OpCorrelation:
 		return f.correlation(s)
 	}

@@ -670,3 +670,28 @@ func pearson(xs, ys []float64) any {
 	}
 	return number(sxy / math.Sqrt(sxx*syy))
 }
+
+// appendRows adds the rows of another table with the same columns (by
+// name, in any order), such as the two halves of a long series.
+func (f *frame) appendRows(s Step, other *chat.Table) error {
+	idx := make([]int, len(f.cols))
+	for i, c := range f.cols {
+		idx[i] = -1
+		for j, oc := range other.Columns {
+			if oc.Name == c.Name {
+				idx[i] = j
+			}
+		}
+		if idx[i] < 0 || len(other.Columns) != len(f.cols) {
+			return chat.Errorf(chat.CodeInvalid, "table %s does not have the same columns (%s)", s.Table, f.names())
+		}
+	}
+	for _, r := range other.Rows {
+		row := make([]any, len(idx))
+		for i, j := range idx {
+			row[i] = r[j]
+		}
+		f.rows = append(f.rows, row)
+	}
+	return nil
+}
