@@ -36,8 +36,9 @@ type ComputeStep struct {
 
 // Citation ties one number of an answer's text to the cell it came from.
 // Table, Row and Column are nil when no value of the turn's tool results
-// matches; Stat names a column statistic (min, max, mean, count, rows)
-// when the number is one, with Row nil.
+// matches; Stat names a column statistic (min, max, mean, count, rows,
+// total_rows) or a filter's value ("filter") when the number is one, with
+// Row nil.
 type Citation struct {
 	Text   string  `json:"text"`  // the number as written: "1,220.04", "23.4%", "$1.2B"
 	Value  float64 `json:"value"` // what the text states, suffixes applied: 1220.04, 23.4, 1.2e9

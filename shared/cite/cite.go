@@ -145,8 +145,8 @@ type candidate struct {
 }
 
 // candidates lists every numeric cell of the tables, latest table first,
-// and the statistics the model is shown of each (row counts; min, max,
-// mean and count of numeric columns).
+// the statistics the model is shown of each (row counts; min, max, mean
+// and count of numeric columns) and the numbers of its filters.
 func candidates(tables []*chat.Table) []candidate {
 	var out []candidate
 	for ti := len(tables) - 1; ti >= 0; ti-- {
@@ -158,6 +158,14 @@ func candidates(tables []*chat.Table) []candidate {
 				}
 				if v, ok := chat.AsFloat(cell); ok {
 					out = append(out, candidate{value: v, table: t.ID, row: ri, column: t.Columns[ci].Name})
+				}
+			}
+		}
+		if t.Source != nil {
+			// The conditions a table was selected by: "closed above 1,500".
+			for _, f := range t.Source.Filters {
+				if v, ok := chat.AsFloat(f.Value); ok {
+					out = append(out, candidate{value: v, table: t.ID, row: -1, column: f.Field, stat: "filter"})
 				}
 			}
 		}
