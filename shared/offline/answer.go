@@ -33,13 +33,13 @@ func (p plan) answer(results []map[string]any) string {
 		return p.topAnswer(first)
 	case shapeSeries:
 		if len(results) > 1 && len(columnsOf(results[1])) == 1 {
-			return p.seriesAnswer(first) + fmt.Sprintf(" The period has %s trading days, more than a chart's %s points, so they are shown as monthly averages.",
-				formatInt(num(rowsOf(results[1])[0][0])), formatInt(chartPoints))
+			return p.seriesAnswer(first) + fmt.Sprintf(" The period has %s trading days, more than a chart can plot, so they are shown as monthly averages.",
+				formatInt(num(rowsOf(results[1])[0][0])))
 		}
 		return p.seriesAnswer(first)
 	case shapeComparison:
 		if len(results) > 1 {
-			return p.comparisonAnswer(rowsOf(results[1]))
+			return p.comparisonAnswer(rowsOf(results[1])) + fmt.Sprintf(" The chart plots all %s monthly prices.", formatInt(num(first["rows_in_table"])))
 		}
 	case shapeGrouping:
 		if len(results) >= 3 {
@@ -143,7 +143,7 @@ func (p plan) topAnswer(r0 map[string]any) string {
 	}
 	fmt.Fprintf(&b, "The %s %s with the %s %s for %s%s", formatInt(float64(n)), unit, word, fieldLabel(p.field), p.subject(), p.periodSuffix())
 	if n > topListed {
-		fmt.Fprintf(&b, " are in the table; the first %s:", formatInt(topListed))
+		b.WriteString(" are in the table; the first ten:")
 		rows = rows[:topListed]
 	} else {
 		b.WriteString(":")
@@ -250,7 +250,9 @@ func capabilities(describe map[string]any) string {
 		b.WriteString(" The data I can use: " + strings.Join(names, "; ") + ".")
 	}
 	b.WriteString(" Try: \"What was the average closing price of the S&P 500 in 2008?\", \"Which day had the highest trading volume in 2010?\", " +
-		"\"Plot the S&P 500 close from 2007 to 2009\", \"Compare AAPL and MSFT since 2005\", \"Average price by symbol\" or \"Top 5 months for AMZN by price\".")
+		"\"Plot the S&P 500 close from 2007 to 2009\", \"Compare AAPL and MSFT since 2005\", \"Average price by symbol\", \"Top five months for AMZN by price\", " +
+		"\"How much did the S&P 500 fall in 2008?\", \"What was the biggest daily drop of the S&P 500?\", \"Which stock rose the most between 2005 and 2009?\", " +
+		"\"What was MSFT's price in March 2009?\", \"Quarterly average close of the S&P 500 in 2008\" or \"Compare all five stocks\".")
 	return b.String()
 }
 

@@ -90,7 +90,7 @@ func newVocabulary() *vocabulary {
 		sinceYear:  regexp.MustCompile(`\b(?:since|after|from)\s+((?:19|20)\d{2})\b`),
 		inYear:     regexp.MustCompile(`\b((?:19|20)\d{2})\b`),
 		dateRange:  regexp.MustCompile(`\b(\d{4}-\d{2}-\d{2})\s*(?:to|-|–|and|through|until)\s*(\d{4}-\d{2}-\d{2})\b`),
-		topN:       regexp.MustCompile(`\b(?:top|best|worst|bottom|highest|lowest|largest|biggest|smallest)\s+(\d{1,3})\b|\b(\d{1,3})\s+(?:best|worst|highest|lowest|largest|biggest|smallest|top)\b`),
+		topN:       regexp.MustCompile(`\b(?:top|best|worst|bottom|highest|lowest|largest|biggest|smallest)\s+(\d{1,3}|` + numberWords + `)\b|\b(\d{1,3}|` + numberWords + `)\s+(?:best|worst|highest|lowest|largest|biggest|smallest|top)\b`),
 		mean:       words(`average|avg|mean`),
 		max:        words(`highest|max|maximum|peak|largest|biggest|most|top|best|record`),
 		min:        words(`lowest|min|minimum|smallest|least|worst|bottom`),
@@ -196,8 +196,7 @@ func (v *vocabulary) parse(question string) plan {
 		}
 		p.n = 1
 		if topN != nil {
-			n, _ := strconv.Atoi(topN[1] + topN[2])
-			p.n = max(1, min(n, 100))
+			p.n = topSize(topN)
 		}
 	case v.change.MatchString(q) && !v.day.MatchString(q) && !v.month.MatchString(q) && !v.mean.MatchString(q) && !v.count.MatchString(q) &&
 		!(p.period.kind == "day") && (topN == nil):
@@ -235,8 +234,7 @@ func (v *vocabulary) parse(question string) plan {
 		p.op = v.metric(q, chat.MetricMean)
 	case topN != nil:
 		p.shape = shapeTopN
-		n, _ := strconv.Atoi(topN[1] + topN[2])
-		p.n = max(1, min(n, 100))
+		p.n = topSize(topN)
 		p.desc = isMax || !isMin
 	case (isMax || isMin) && (v.day.MatchString(q) || p.months || strings.Contains(q, "which") || strings.Contains(q, "when")):
 		p.shape = shapeExtreme
@@ -260,6 +258,18 @@ func (v *vocabulary) parse(question string) plan {
 		p.shape = shapeNone
 	}
 	return p
+}
+
+// numberWords are the sizes of a top-N that may be written as words.
+const numberWords = `three|five|ten|twenty`
+
+// topSize reads the N of a top-N match.
+func topSize(m []string) int {
+	w := m[1] + m[2]
+	if n, err := strconv.Atoi(w); err == nil {
+		return max(1, min(n, 100))
+	}
+	return map[string]int{"three": 3, "five": 5, "ten": 10, "twenty": 20}[w]
 }
 
 // monthNames matches the first three letters of a month's name.

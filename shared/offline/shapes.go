@@ -289,6 +289,15 @@ func (p plan) moveAnswer(first, byPct [][]any) string {
 	return b.String()
 }
 
+// absPct is a percentage without its sign, for after "rose" or "fell".
+func absPct(v any) string {
+	f, ok := chat.AsFloat(v)
+	if !ok {
+		return "n/a"
+	}
+	return formatFixed(math.Abs(f), 2) + "%"
+}
+
 func direction(v any) string {
 	if f, _ := chat.AsFloat(v); f < 0 {
 		return "fell"
@@ -304,7 +313,7 @@ func (p plan) changeAnswer(rows [][]any) string {
 	}
 	r := rows[0]
 	return fmt.Sprintf("The %s of %s %s %s%s: from %s on %v to %s on %v, a change of %s.",
-		fieldLabel(p.field), p.subject(), direction(r[4]), p.pct(r[5]), p.periodSuffix(), p.format(r[1]), r[0], p.format(r[3]), r[2], p.points(r[4]))
+		fieldLabel(p.field), p.subject(), direction(r[4]), absPct(r[5]), p.periodSuffix(), p.format(r[1]), r[0], p.format(r[3]), r[2], p.points(r[4]))
 }
 
 // stockChangeAnswer reports each symbol's change, best first (worst first
@@ -315,7 +324,7 @@ func (p plan) stockChangeAnswer(rows [][]any) string {
 		return p.noData()
 	}
 	one := func(r []any) string {
-		return fmt.Sprintf("%v %s %s (from %s on %v to %s on %v)", r[0], direction(r[5]), p.pct(r[6]), p.format(r[2]), r[1], p.format(r[4]), r[3])
+		return fmt.Sprintf("%v %s %s (from %s on %v to %s on %v)", r[0], direction(r[5]), absPct(r[6]), p.format(r[2]), r[1], p.format(r[4]), r[3])
 	}
 	if len(rows) == 1 {
 		return "The price of " + one(rows[0]) + p.periodSuffix() + "."
@@ -326,7 +335,7 @@ func (p plan) stockChangeAnswer(rows [][]any) string {
 		how = "fell the most"
 	}
 	if p.rank {
-		fmt.Fprintf(&b, "%v %s%s: %s%s.", rows[0][0], how, p.periodSuffix(), p.pct(rows[0][6]), "")
+		fmt.Fprintf(&b, "%v %s%s: %s.", rows[0][0], how, p.periodSuffix(), p.pct(rows[0][6]))
 		fmt.Fprintf(&b, " All %d:", len(rows))
 	} else {
 		fmt.Fprintf(&b, "The change in price of %s%s:", p.subject(), p.periodSuffix())
