@@ -3,6 +3,7 @@ package offline
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -103,16 +104,19 @@ func (p plan) newSteps() [][]chat.ToolCall {
 		steps = append(steps,
 			map[string]any{"op": "difference", "column": p.field, "as": "points", "group_by": p.seriesGroup()},
 			map[string]any{"op": "percent_change", "column": p.field, "as": "pct_change", "group_by": p.seriesGroup()})
-		d := tid(k + 1)
+		// Each ranking runs the whole chain in one call: the daily changes
+		// of twenty years are more rows than a table may hold.
 		up := p.direction > 0
-		first := computeCall(d, map[string]any{"op": "top_n", "column": "points", "n": 1, "desc": up})
-		if p.direction == 0 {
-			first = computeCall(d, map[string]any{"op": "top_n", "column": "pct_change", "n": 1, "desc": true})
+		rank := func(col string, n int, desc bool) chat.ToolCall {
+			return computeCall(tid(1), append(slices.Clone(steps), map[string]any{"op": "top_n", "column": col, "n": n, "desc": desc})...)
 		}
-		out := [][]chat.ToolCall{calls, {computeCall(tid(1), steps...)},
-			{first, computeCall(d, map[string]any{"op": "top_n", "column": "pct_change", "n": p.n, "desc": up})}}
+		first := rank("points", 1, up)
+		if p.direction == 0 {
+			first = rank("pct_change", 1, true)
+		}
+		out := [][]chat.ToolCall{calls, {first, rank("pct_change", p.n, up)}}
 		if p.n > 1 {
-			out = append(out, []chat.ToolCall{chartCall("bar", "date", "pct_change", nil, tid(k+3), p.title())})
+			out = append(out, []chat.ToolCall{chartCall("bar", "date", "pct_change", nil, tid(k+2), p.title())})
 		}
 		return out
 	case shapeChange:
@@ -179,10 +183,10 @@ func (p plan) newAnswer(results []map[string]any) string {
 	switch p.shape {
 	case shapeDailyMove:
 		k := len(p.chunkFilters())
-		if len(results) < k+3 {
+		if len(results) < k+2 {
 			return p.noData()
 		}
-		return p.moveAnswer(rowsOf(results[k+1]), rowsOf(results[k+2]))
+		return p.moveAnswer(rowsOf(results[k]), rowsOf(results[k+1]))
 	case shapeChange:
 		if p.coll == "Stocks" {
 			return p.stockChangeAnswer(rowsOf(results[1]))
