@@ -203,10 +203,14 @@ func (c *Checker) Check(answer string, tables []*chat.Table) []chat.Citation {
 	out := make([]chat.Citation, len(nums))
 	for i, n := range nums {
 		out[i] = chat.Citation{Text: n.Text, Value: n.Value}
-		best, bestErr := -1, math.Inf(1)
+		// The closest value wins; on a tie a cell beats a statistic, and
+		// the latest table the earlier ones.
+		best, bestErr, bestStat := -1, math.Inf(1), true
 		for j, cand := range cands {
-			if e, ok := matches(n, cand.value); ok && e < bestErr {
-				best, bestErr = j, e
+			e, ok := matches(n, cand.value)
+			stat := cand.row < 0
+			if ok && (e < bestErr || e == bestErr && bestStat && !stat) {
+				best, bestErr, bestStat = j, e, stat
 			}
 		}
 		if best < 0 {
