@@ -256,7 +256,12 @@ func (p plan) steps() [][]chat.ToolCall {
 		f = p.filters()
 		return [][]chat.ToolCall{
 			{
-				queryCall(p.coll, []string{"symbol", "date", "price"}, f, "date", false, nil),
+				// Months tie across symbols: the symbol breaks the tie, the
+				// same way in every warehouse.
+				call(chat.ToolQuery, map[string]any{
+					"collection": p.coll, "fields": []string{"symbol", "date", "price"}, "filters": f,
+					"sort": []map[string]any{{"field": "date", "desc": false}, {"field": "symbol", "desc": false}}, "limit": nil,
+				}),
 				aggregateCall(p.coll, []map[string]any{metric(chat.MetricMean, "price"), metric(chat.MetricMin, "price"), metric(chat.MetricMax, "price")}, "symbol", f, nil, nil),
 			},
 			// The query's table is t1: the aggregate came second.
