@@ -136,6 +136,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		usage  Usage
 		turn   []Message // appended after prefix
 		tables turnTables
+		events = EventsFrom(ctx)
 	)
 	finish := func(reason FinishReason, limit, answer string) Result {
 		r := Result{Usage: usage, FinishReason: reason, Limit: limit, Chart: tables.chart}
@@ -170,7 +171,17 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		if left < minOutputTokens {
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
-		resp, err := a.model.Complete(ctx, ModelRequest{Messages: msgs, Tools: a.tools.specs, MaxOutputTokens: left})
+		step := usage.ModelRequests + 1
+		req := ModelRequest{Messages: msgs, Tools: a.tools.specs, MaxOutputTokens: left}
+		if events != nil {
+			events.Emit(Event{Kind: EventModelRequest, Step: &StepInfo{Request: step, Usage: usage}})
+			req.OnText = func(delta string) {
+				if delta != "" {
+					events.Emit(Event{Kind: EventText, Text: &TextDelta{Request: step, Delta: delta}})
+				}
+			}
+		}
+		resp, err := a.model.Complete(ctx, req)
 		if err != nil {
 			if ctx.Err() != nil || ErrorCode(err) == CodeDeadline {
 				return a.stopped(ctx, finish, tables)
@@ -179,6 +190,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		}
 		resp.Usage.ModelRequests = 1
 		usage.Add(resp.Usage)
+		events.Emit(Event{Kind: EventModelResponse, Step: &StepInfo{Request: step, Usage: usage}})
 		msg := resp.Message
 		msg.Role = RoleAssistant
 		if len(msg.ToolCalls) == 0 {
@@ -193,7 +205,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
 		turn = append(turn, msg)
-		turn = append(turn, a.runCalls(ctx, schema, &tables, msg.ToolCalls)...)
+		turn = append(turn, a.runCalls(ctx, schema, &tables, msg.ToolCalls, events)...)
 	}
 }
 
@@ -214,7 +226,10 @@ func (a *Agent) stopped(ctx context.Context, finish func(FinishReason, string, s
 // per call, in the calls' order. Data calls run concurrently (they are
 // independent reads); compute and chart calls run after them, in order,
 // so they may use a table fetched in the same response.
-func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall) []Message {
+func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall, events *Events) []Message {
+	for _, c := range calls {
+		events.Emit(Event{Kind: EventToolStarted, Tool: &ToolEvent{ID: c.ID, Name: c.Name, Arguments: c.Arguments}})
+	}
 	results := make([]dataResult, len(calls))
 	var wg sync.WaitGroup
 	for i, c := range calls {
@@ -240,32 +255,53 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 			continue
 		}
 		r := results[i]
+		ended := ToolEvent{ID: c.ID, Name: c.Name}
 		var content string
 		switch {
 		case r.err != nil:
 			content = toolError(r.err)
+			ended.Error = content
 		case r.table != nil:
 			content = tables.add(r.table, r.source)
+			ended.TableID = r.table.ID
+			ended.Rows, ended.Total = len(r.table.Rows), r.table.TotalRows
 		default:
 			content = r.content
 		}
 		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
+		if events != nil {
+			ended.Content = content
+			events.Emit(Event{Kind: EventToolEnded, Tool: &ended})
+			if r.err == nil && r.table != nil {
+				events.Emit(Event{Kind: EventTable, Table: r.table})
+			}
+		}
 	}
 	for i, c := range calls {
 		if !runsLate(c.Name) {
 			continue
 		}
-		var content string
-		var err error
 		if c.Name == ToolCompute {
-			content, err = a.runCompute(tables, c)
-		} else {
-			content, err = a.runChart(tables, c)
+			out[i] = a.computeMessage(tables, c, events)
+			continue
 		}
+		content, err := a.runChart(tables, c)
+		ended := ToolEvent{ID: c.ID, Name: c.Name, Content: content}
 		if err != nil {
 			content = toolError(err)
+			ended.Content, ended.Error = content, content
 		}
 		out[i] = Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
+		if events != nil {
+			ended.TableID = tables.id(tables.chartTable)
+			if err != nil {
+				ended.TableID = ""
+			}
+			events.Emit(Event{Kind: EventToolEnded, Tool: &ended})
+			if err == nil {
+				events.Emit(Event{Kind: EventChart, Chart: tables.chart})
+			}
+		}
 	}
 	return out
 }

@@ -228,16 +228,17 @@ func TestParallelCallsAndChart(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
-	stall := func(ctx context.Context, _ chat.ModelRequest, n int) (chat.ModelResponse, error) {
+	// The model reports the deadline the way adapters do (CodeDeadline)
+	// rather than the test racing a real timer, which a loaded machine
+	// loses: the loop must treat both the same.
+	deadline := chat.Wrap(context.DeadlineExceeded, chat.CodeDeadline, "test", "deadline")
+	stall := func(_ context.Context, _ chat.ModelRequest, n int) (chat.ModelResponse, error) {
 		if n == 1 {
 			return chattest.Calls(10, call("q", "query", queryA)), nil
 		}
-		<-ctx.Done()
-		return chat.ModelResponse{}, chat.Wrap(ctx.Err(), chat.CodeDeadline, "test", "deadline")
+		return chat.ModelResponse{}, deadline
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	res, err := newAgent(t, &chattest.ScriptedModel{Reply: stall}, nil).Run(ctx, nil, "q")
+	res, err := newAgent(t, &chattest.ScriptedModel{Reply: stall}, nil).Run(context.Background(), nil, "q")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,14 +247,22 @@ func TestDeadline(t *testing.T) {
 	}
 
 	// Nothing found before the deadline: an error, so nothing is stored.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel2()
-	_, err = newAgent(t, &chattest.ScriptedModel{Reply: func(ctx context.Context, _ chat.ModelRequest, _ int) (chat.ModelResponse, error) {
-		<-ctx.Done()
-		return chat.ModelResponse{}, ctx.Err()
-	}}, nil).Run(ctx2, nil, "q")
+	_, err = newAgent(t, &chattest.ScriptedModel{Reply: func(context.Context, chat.ModelRequest, int) (chat.ModelResponse, error) {
+		return chat.ModelResponse{}, deadline
+	}}, nil).Run(context.Background(), nil, "q")
 	if chat.ErrorCode(err) != chat.CodeDeadline {
 		t.Fatalf("got %v, want a deadline error", err)
+	}
+
+	// A context whose deadline has passed stops the loop before a request.
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	m := &chattest.ScriptedModel{Reply: stall}
+	if _, err := newAgent(t, m, nil).Run(ctx, nil, "q"); chat.ErrorCode(err) != chat.CodeDeadline && chat.ErrorCode(err) != chat.CodeUnavailable {
+		t.Fatalf("got %v, want the turn stopped by its deadline", err)
+	}
+	if m.Calls() != 0 {
+		t.Fatalf("the model got %d requests after the deadline", m.Calls())
 	}
 }
 

@@ -45,6 +45,28 @@ func (a *Agent) runCompute(tt *turnTables, call ToolCall) (string, error) {
 	return tt.add(t, "compute"), nil
 }
 
+// computeMessage runs a compute call and reports it like a data call: a
+// tool-ended event and, on success, the new table.
+func (a *Agent) computeMessage(tt *turnTables, c ToolCall, events *Events) Message {
+	content, err := a.runCompute(tt, c)
+	ended := ToolEvent{ID: c.ID, Name: c.Name}
+	if err != nil {
+		content = toolError(err)
+		ended.Error = content
+	} else {
+		t := tt.tables[len(tt.tables)-1]
+		ended.TableID, ended.Rows, ended.Total = t.ID, len(t.Rows), t.TotalRows
+	}
+	if events != nil {
+		ended.Content = content
+		events.Emit(Event{Kind: EventToolEnded, Tool: &ended})
+		if err == nil {
+			events.Emit(Event{Kind: EventTable, Table: tt.tables[len(tt.tables)-1]})
+		}
+	}
+	return Message{Role: RoleTool, ToolCallID: c.ID, Content: content}
+}
+
 // fetchCap is how many rows a query without a limit fetches: a whole
 // series, up to the points of a chart, never fewer than a table's rows.
 func (a *Agent) fetchCap() int { return max(a.limits.RowCap, a.limits.ChartPoints) }

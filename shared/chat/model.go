@@ -49,6 +49,12 @@ type ModelRequest struct {
 	// estimated input; implementations cap the completion at it. Zero
 	// means no bound from the turn.
 	MaxOutputTokens int
+	// OnText, when set, receives the response's text as it is generated,
+	// in order, before Complete returns; the returned Message still holds
+	// the whole text. Set only when someone listens to the turn's events.
+	// Implementations that cannot stream may call it once with the whole
+	// text, or not at all.
+	OnText func(delta string)
 }
 
 // ModelResponse is one completion: a message with either content (a final
