@@ -39,7 +39,7 @@ func (p plan) answer(results []map[string]any) string {
 		return p.seriesAnswer(first)
 	case shapeComparison:
 		if len(results) > 1 {
-			return p.comparisonAnswer(rowsOf(results[1])) + fmt.Sprintf(" The chart plots all %s monthly prices.", formatInt(num(first["rows_in_table"])))
+			return p.comparisonAnswer(rowsOf(results[1])) + fmt.Sprintf(" The chart plots each symbol's price over time, all %s monthly prices.", formatInt(num(first["rows_in_table"])))
 		}
 	case shapeGrouping:
 		if len(results) >= 3 {
@@ -204,7 +204,7 @@ func (p plan) comparisonAnswer(rows [][]any) string {
 	for _, r := range rows { // symbol, mean, min, max
 		parts = append(parts, fmt.Sprintf("%v averaged %s (from %s to %s)", r[0], p.format(r[1]), p.format(r[2]), p.format(r[3])))
 	}
-	return fmt.Sprintf("Monthly prices%s: %s. The chart plots each symbol's price over time.", p.periodSuffix(), strings.Join(parts, "; "))
+	return fmt.Sprintf("Monthly prices%s: %s.", p.periodSuffix(), strings.Join(parts, "; "))
 }
 
 func (p plan) groupAnswer(r map[string]any, top, bottom [][]any) string {
