@@ -33,6 +33,7 @@ type Deps struct {
 	Auth   httpapi.Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
+	NewID  func() string // conversation and run ids; random UUIDs when nil
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -41,6 +42,9 @@ type Deps struct {
 		chat.Memory
 		chat.Conversations
 	}
+	// Meter keeps the per-user counters; by default Memory when it is one
+	// (DynamoDB), else in-process counters.
+	Meter chat.Meter
 }
 
 // App is the built service.
@@ -60,6 +64,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.NewID == nil {
+		deps.NewID = uuid.NewString
 	}
 	a := &App{}
 	switch {
@@ -121,15 +128,27 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		deps.Memory = embedded.NewMemory(deps.Now)
 		a.Embedded = append(a.Embedded, "memory (in-process, lost on exit; set TABLE_NAME)")
 	}
+	if deps.Meter == nil {
+		// The conversation store keeps the counters when it can (DynamoDB),
+		// so every instance sees the same budgets; otherwise they are the
+		// process's own.
+		if m, ok := deps.Memory.(chat.Meter); ok {
+			deps.Meter = m
+		} else {
+			deps.Meter = embedded.NewMeter()
+		}
+	}
 	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits, chat.WithComputer(compute.New()), chat.WithChecker(cite.New()))
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
 	h, err := httpapi.New(httpapi.Options{
 		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
-		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
+		Logger: deps.Logger, NewID: deps.NewID, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
+		Meter: deps.Meter, UserLimits: cfg.UserLimits, TurnTokens: cfg.Limits.MaxTotalTokens,
+		StreamTurnTimeout: cfg.StreamTurnTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)

@@ -25,6 +25,13 @@ type Config struct {
 	MaxBodyBytes    int64         // MAX_BODY_BYTES (default 32768)
 	MaxMessageChars int           // MAX_MESSAGE_CHARS (default 8000)
 	HistoryTurns    int           // HISTORY_TURNS (default 20)
+	// UserLimits (USER_DAILY_TOKENS, USER_TURNS_PER_MINUTE; unset or 0 =
+	// unlimited) bound each user across all their turns.
+	UserLimits chat.UserLimits
+
+	// StreamTurnTimeout (STREAM_TURN_TIMEOUT, default 5m) is the deadline
+	// of a streamed turn; in Lambda the invocation's end comes first.
+	StreamTurnTimeout time.Duration
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
 
@@ -85,6 +92,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, 256, 10<<20)),
 		MaxMessageChars: p.int("MAX_MESSAGE_CHARS", httpapi.DefaultMaxMessageChars, 1, 1_000_000),
 		HistoryTurns:    p.int("HISTORY_TURNS", httpapi.DefaultHistoryTurns, 0, 1000),
+		UserLimits: chat.UserLimits{
+			DailyTokens:    p.int("USER_DAILY_TOKENS", 0, 0, 1_000_000_000),
+			TurnsPerMinute: p.int("USER_TURNS_PER_MINUTE", 0, 0, 100_000),
+		},
 		LogLevel:        p.level("LOG_LEVEL"),
 		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
 		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),
@@ -103,6 +114,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Temperature:     p.optionalFloat("OPENAI_TEMPERATURE", 0, 2),
 			MaxOutputTokens: p.int("OPENAI_MAX_OUTPUT_TOKENS", 0, 0, 1_000_000),
 		},
+	}
+	c.StreamTurnTimeout = p.duration("STREAM_TURN_TIMEOUT", httpapi.DefaultStreamTurnTimeout)
+	if c.SaveReserve >= c.StreamTurnTimeout {
+		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than STREAM_TURN_TIMEOUT=%s, or every streamed turn starts past its deadline", c.SaveReserve, c.StreamTurnTimeout))
 	}
 	if c.SaveReserve >= c.TurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))

@@ -35,3 +35,18 @@ func TestOverridesAndErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestStreamTurnTimeout(t *testing.T) {
+	c, err := config.FromEnv(func(string) string { return "" })
+	if err != nil || c.StreamTurnTimeout != 5*time.Minute {
+		t.Fatalf("default: %v %v", c.StreamTurnTimeout, err)
+	}
+	env := map[string]string{"STREAM_TURN_TIMEOUT": "10m"}
+	if c, err := config.FromEnv(func(k string) string { return env[k] }); err != nil || c.StreamTurnTimeout != 10*time.Minute {
+		t.Fatalf("10m: %v %v", c.StreamTurnTimeout, err)
+	}
+	env = map[string]string{"STREAM_TURN_TIMEOUT": "1s"}
+	if _, err := config.FromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "STREAM_TURN_TIMEOUT") {
+		t.Fatalf("a stream deadline shorter than the save reserve: %v", err)
+	}
+}

@@ -40,12 +40,26 @@ type Options struct {
 	NewID         func() string    // conversation ids
 	Now           func() time.Time // the clock; time.Now when nil
 
+	// Meter keeps the per-user counters behind UserLimits; required when
+	// a limit is set. TurnTokens is what a turn reserves of the daily
+	// token budget before it runs: the most one turn may use.
+	Meter      chat.Meter
+	UserLimits chat.UserLimits
+	TurnTokens int
+
 	TurnTimeout     time.Duration // a turn's deadline when the request has none sooner (default 25 s)
 	SaveReserve     time.Duration // time kept back from the turn for storing it (default 2 s)
 	MaxBodyBytes    int64         // default 32 KiB
 	MaxMessageChars int           // default 8,000
 	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20)
 	MaxListLimit    int           // largest page of GET /conversations (default 100)
+
+	// StreamTurnTimeout is a streamed turn's deadline when the request has
+	// none sooner (default 5 min).
+	StreamTurnTimeout time.Duration
+	// Heartbeat is the longest a stream stays silent: a comment line is
+	// sent when nothing else was for this long (default 15 s).
+	Heartbeat time.Duration
 }
 
 // Defaults of Options.
@@ -56,6 +70,9 @@ const (
 	DefaultMaxMessageChars = 8000
 	DefaultHistoryTurns    = 20
 	DefaultMaxListLimit    = 100
+
+	DefaultStreamTurnTimeout = 5 * time.Minute
+	DefaultHeartbeat         = 15 * time.Second
 )
 
 // server holds only configuration and clients; each request's state lives
@@ -72,12 +89,17 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.UserLimits.On() && (opts.Meter == nil || opts.TurnTokens < 1) {
+		return nil, errors.New("httpapi.New: per-user limits need a Meter and TurnTokens")
+	}
 	setDefault(&opts.TurnTimeout, DefaultTurnTimeout)
 	setDefault(&opts.SaveReserve, DefaultSaveReserve)
 	setDefault(&opts.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&opts.MaxMessageChars, DefaultMaxMessageChars)
 	setDefault(&opts.HistoryTurns, DefaultHistoryTurns)
 	setDefault(&opts.MaxListLimit, DefaultMaxListLimit)
+	setDefault(&opts.StreamTurnTimeout, DefaultStreamTurnTimeout)
+	setDefault(&opts.Heartbeat, DefaultHeartbeat)
 	s := &server{Options: opts}
 
 	mux := http.NewServeMux()
@@ -192,6 +214,8 @@ func statusOf(code chat.Code) int {
 		return http.StatusNotFound
 	case chat.CodeConflict:
 		return http.StatusConflict
+	case chat.CodeRateLimited, chat.CodeBudgetExhausted:
+		return http.StatusTooManyRequests
 	case chat.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case chat.CodeUnsupportedMedia:
