@@ -15,6 +15,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/datachat/datachat/shared/chat"
+	"github.com/datachat/datachat/shared/cite"
+	"github.com/datachat/datachat/shared/compute"
 	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/embedded"
@@ -75,14 +77,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		}
 		w, err := weaviate.New(weaviate.Options{
 			URL: cfg.Weaviate.URL, GRPCURL: cfg.Weaviate.GRPCURL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
-			RowCap: cfg.Limits.RowCap, Collections: cfg.Weaviate.Collections, Now: deps.Now,
+			RowCap: max(cfg.Limits.RowCap, cfg.Limits.ChartPoints), Collections: cfg.Weaviate.Collections, Now: deps.Now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("app.New: %w", err)
 		}
 		deps.Warehouse = w
 	default:
-		w, err := embeddedWarehouse(cfg.Limits.RowCap)
+		// The agent fetches whole series up to the chart's points and
+		// cuts the response's table to RowCap itself.
+		w, err := embeddedWarehouse(max(cfg.Limits.RowCap, cfg.Limits.ChartPoints))
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 			deps.Meter = embedded.NewMeter()
 		}
 	}
-	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits)
+	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits, chat.WithComputer(compute.New()), chat.WithChecker(cite.New()))
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}

@@ -252,22 +252,41 @@ func TestQuestionShapes(t *testing.T) {
 	})
 
 	t.Run("3 series", func(t *testing.T) {
+		// Three years keep their trading days: the chart has every one,
+		// the response's table the first ROW_LIMIT rows of them.
+		var days []spRow
+		for _, r := range sp {
+			if r.date >= "2007" && r.date < "2010" {
+				days = append(days, r)
+			}
+		}
 		for _, q := range []string{"Plot the S&P 500 close from 2007 to 2009", "show me a chart of the S&P 500 between 2007 and 2009"} {
 			status, a := ask(t, srv.Client(), srv.URL, tok, q, "")
-			if status != 200 || a.Table == nil || len(a.Table.Rows) != 36 {
-				t.Fatalf("%q: %d %+v, want 36 monthly rows", q, status, a.Table)
+			if status != 200 || a.Table == nil || len(a.Table.Rows) != 500 || a.Table.TotalRows != len(days) || !a.Table.Truncated {
+				t.Fatalf("%q: %d %+v, want the first 500 of %d daily rows", q, status, a.Table, len(days))
 			}
-			for _, r := range a.Table.Rows {
-				m := r[0].(string)
-				want, _ := meanClose(sp, func(x spRow) bool { return strings.HasPrefix(x.date, m) })
-				if !near(num(r[1]), want) {
-					t.Fatalf("%s: mean close %v, want %v", m, r[1], want)
+			for i, r := range a.Table.Rows {
+				if r[0] != days[i].date || num(r[1]) != days[i].close {
+					t.Fatalf("row %d = %v, want %v", i, r, days[i])
 				}
 			}
-			checkChart(t, a.Chart, "line", 36)
+			checkChart(t, a.Chart, "line", len(days))
+		}
+		// Twenty years are more days than a chart's points: monthly
+		// averages, and the answer says so.
+		status, a := ask(t, srv.Client(), srv.URL, tok, "Plot the S&P 500 close", "")
+		if status != 200 || a.Table == nil || len(a.Table.Rows) != 244 || !strings.Contains(a.Answer, "monthly averages") || !strings.Contains(a.Answer, fmt.Sprintf("%s trading days", commas(len(sp)))) {
+			t.Fatalf("all years: %d %q, want 244 monthly rows and the reason", status, a.Answer)
+		}
+		for _, r := range a.Table.Rows {
+			m := r[0].(string)
+			want, _ := meanClose(sp, func(x spRow) bool { return strings.HasPrefix(x.date, m) })
+			if !near(num(r[1]), want) {
+				t.Fatalf("%s: mean close %v, want %v", m, r[1], want)
+			}
 		}
 		// One year is plotted day by day.
-		status, a := ask(t, srv.Client(), srv.URL, tok, "Plot the S&P 500 close in 2008", "")
+		status, a = ask(t, srv.Client(), srv.URL, tok, "Plot the S&P 500 close in 2008", "")
 		_, n := meanClose(sp, year("2008"))
 		if status != 200 || a.Table == nil || len(a.Table.Rows) != n {
 			t.Fatalf("2008 daily: %d rows, want %d", len(a.Table.Rows), n)
@@ -366,6 +385,9 @@ func TestQuestionShapes(t *testing.T) {
 		}
 	})
 }
+
+// commas renders an int with thousands separators: 5,105.
+func commas(n int) string { return strings.TrimSuffix(money(float64(n)), ".00") }
 
 func cmpFloat(a, b float64) int {
 	switch {

@@ -203,7 +203,10 @@ func checkStream(t testing.TB, events []sseMessage) map[string]any {
 		found := false
 		for _, e := range events {
 			md, _ := e.data["metadata"].(map[string]any)
-			if e.typ() == "TOOL_CALL_RESULT" && num(md["rows"]) == float64(rows) && num(md["total"]) == num(table["total_rows"]) {
+			// The answer's table may be the first ROW_LIMIT rows of a
+			// longer series (then marked truncated).
+			cut := num(md["rows"]) > float64(rows) && table["truncated"] == true
+			if e.typ() == "TOOL_CALL_RESULT" && (num(md["rows"]) == float64(rows) || cut) && num(md["total"]) == num(table["total_rows"]) {
 				found = true
 			}
 		}

@@ -26,7 +26,9 @@ func weaviateWarehouse(t *testing.T) *weaviate.Warehouse {
 	grpcAddr := chattest.ServerEnv(t, "WEAVIATE_TEST_GRPC_ADDR", "scripts/start-weaviate.sh")
 	// The allow-list keeps out collections other tests create on the same
 	// server, so the schema the agent describes is the sample's alone.
-	w, err := weaviate.New(weaviate.Options{URL: url, GRPCURL: grpcAddr, Timeout: time.Minute, Collections: []string{sample.SP500, sample.Stocks}})
+	// The row cap is the chart's points, as app.New sets it: the agent
+	// fetches whole series and cuts the response's table itself.
+	w, err := weaviate.New(weaviate.Options{URL: url, GRPCURL: grpcAddr, Timeout: time.Minute, RowCap: 5000, Collections: []string{sample.SP500, sample.Stocks}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +92,24 @@ func TestQuestionShapesOnWeaviate(t *testing.T) {
 		{"5 grouping by year", "yearly average close of the S&P 500", ""},
 		{"6 top-N", "Top 5 months for AMZN by price", ""},
 		{"8 anything else", "What's the weather in Paris tomorrow?", ""},
+		{"9 percent change", "How much did the S&P 500 fall in 2008?", ""},
+		{"9 percent change, other wording", "What was the return of the S&P 500 in 2009?", ""},
+		{"10 daily move", "What was the biggest daily drop of the S&P 500?", ""},
+		{"10 daily move in a year", "the biggest one-day drop in 2008", ""},
+		{"11 symbol that rose most", "Which stock grew the most between 2005 and 2010?", ""},
+		{"12 value in a month", "What was MSFT's price in March 2009?", ""},
+		{"12 value on a day", "S&P 500 close on October 11, 2008", ""},
+		{"13 quarterly buckets", "quarterly average close of the S&P 500 in 2008", ""},
+		{"13 weekly buckets", "weekly average close of the S&P 500 in 2008", ""},
+		{"14 all five stocks", "Compare all five stocks", ""},
+		{"15 daily series over three years", "Chart the S&P 500 closing price between 2001 and 2003", ""},
+		{"15 whole series as monthly averages", "Plot the S&P 500 close", ""},
+		{"16 years side by side", "average close of the S&P 500 in 2008 vs 2009", ""},
+		{"16 a condition", "How many days did the S&P 500 close above 1500 in 2007?", ""},
+		{"16 which year", "Which year had the highest average close?", ""},
+		{"16 monthly extremes", "Monthly average close of the S&P 500", ""},
+		{"16 follow-up keeps the period", "What was the average close of the S&P 500 in 2008?", "And the highest?"},
+		{"17 not understood", "Why did the S&P 500 fall in 2008?", ""},
 	}
 	for _, q := range questions {
 		t.Run(q.shape, func(t *testing.T) {
@@ -114,13 +134,16 @@ func TestQuestionShapesOnWeaviate(t *testing.T) {
 // construction and are left out.
 func compareAnswers(t *testing.T, q string, onWeaviate, onEmbedded map[string]any) {
 	t.Helper()
-	for _, key := range []string{"answer", "table", "chart", "finish_reason", "error"} {
+	for _, key := range []string{"answer", "table", "chart", "finish_reason", "error", "citations", "verified"} {
 		if d := diff(key, onWeaviate[key], onEmbedded[key]); d != "" {
 			t.Errorf("%q: %s", q, d)
 		}
 	}
 	if tbl, _ := onEmbedded["table"].(map[string]any); tbl == nil && onEmbedded["finish_reason"] != "stop" {
 		t.Errorf("%q: the embedded answer has no table (%v)", q, onEmbedded)
+	}
+	if onWeaviate["verified"] != true {
+		t.Errorf("%q: the answer on Weaviate is not verified: %v", q, onWeaviate["citations"])
 	}
 }
 

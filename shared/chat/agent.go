@@ -63,11 +63,24 @@ type Agent struct {
 	toolTokens int
 	// hints caches the value hints of the system prompt (hintTTL).
 	hints *hintCache
+	// computer serves the compute tool and checker the answer's
+	// citations; each is nil when not given (see WithComputer, WithChecker).
+	computer Computer
+	checker  Checker
 }
+
+// AgentOption adds an optional collaborator to an Agent.
+type AgentOption func(*Agent)
+
+// WithComputer declares the compute tool, served by c.
+func WithComputer(c Computer) AgentOption { return func(a *Agent) { a.computer = c } }
+
+// WithChecker checks every final answer's numbers with c.
+func WithChecker(c Checker) AgentOption { return func(a *Agent) { a.checker = c } }
 
 // NewAgent checks the limits and builds the tool declarations once. The
 // search tool is among them when warehouse also implements Searcher.
-func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
+func NewAgent(model Model, warehouse Warehouse, limits Limits, opts ...AgentOption) (*Agent, error) {
 	if model == nil || warehouse == nil {
 		return nil, errors.New("chat.NewAgent: model and warehouse are required")
 	}
@@ -75,7 +88,11 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 		return nil, fmt.Errorf("chat.NewAgent: limits must be positive: %+v", limits)
 	}
 	searcher, _ := warehouse.(Searcher)
-	tb, err := newToolbox(limits.RowCap, searcher != nil)
+	a := &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits}
+	for _, o := range opts {
+		o(a)
+	}
+	tb, err := newToolbox(limits.RowCap, searcher != nil, a.computer)
 	if err != nil {
 		return nil, fmt.Errorf("chat.NewAgent: %w", err)
 	}
@@ -83,7 +100,8 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits) (*Agent, error) {
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	return &Agent{model: model, warehouse: warehouse, searcher: searcher, limits: limits, tools: tb, toolTokens: n, hints: &hintCache{}}, nil
+	a.tools, a.toolTokens, a.hints = tb, n, &hintCache{}
+	return a, nil
 }
 
 // Tools returns the declarations the model is given.
@@ -106,6 +124,10 @@ type Result struct {
 	// Incomplete reports that the answer was cut off (LimitOutputTokens).
 	Incomplete bool
 	Messages   []Message // the turn's messages after the question
+	// Citations tie the numbers of Answer to the turn's tables; Verified
+	// is true when every one matched (see Checker).
+	Citations []Citation
+	Verified  bool
 }
 
 // Run answers question in the light of history. It returns when the model
@@ -117,7 +139,7 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prompt := SystemPromptWithHints(schema, a.searcher != nil, a.hints.get(ctx, a.warehouse, schema))
+	prompt := SystemPromptWithHints(schema, a.searcher != nil, a.hints.get(ctx, a.warehouse, schema)) + a.promptTail()
 	prefix := []Message{{Role: RoleSystem, Content: prompt}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
@@ -141,6 +163,11 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		}
 		r.Answer = answer
 		r.Messages = append(turn, Message{Role: RoleAssistant, Content: r.Answer})
+		if a.checker != nil {
+			r.Citations = a.checker.Check(r.Answer, tables.tables)
+			r.Verified = Verified(r.Citations)
+		}
+		r.Table = responseTable(r.Table, a.limits.RowCap)
 		return r
 	}
 
@@ -214,9 +241,9 @@ func (a *Agent) stopped(ctx context.Context, finish func(FinishReason, string, s
 // runCalls executes one response's tool calls and returns one tool message
 // per call, in the calls' order, and how its data calls ended. Data calls
 // run concurrently (they are independent reads), at most
-// MaxDataCallsInFlight at once; chart calls run after them, so a chart may
-// plot a table fetched in the same response. Calls beyond
-// MaxCallsPerResponse do not run.
+// MaxDataCallsInFlight at once; compute and chart calls run after them, in
+// order, so they may use a table fetched in the same response. Calls
+// beyond MaxCallsPerResponse do not run.
 func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables, calls []ToolCall, events *Events) ([]Message, callOutcomes) {
 	for _, c := range calls {
 		events.Emit(Event{Kind: EventToolStarted, Tool: &ToolEvent{ID: c.ID, Name: c.Name, Arguments: c.Arguments}})
@@ -225,7 +252,7 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	inFlight := make(chan struct{}, MaxDataCallsInFlight)
 	var wg sync.WaitGroup
 	for i, c := range calls {
-		if c.Name == ToolChart || i >= MaxCallsPerResponse {
+		if runsLate(c.Name) || i >= MaxCallsPerResponse {
 			continue
 		}
 		wg.Go(func() {
@@ -252,7 +279,7 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 			events.Emit(Event{Kind: EventToolEnded, Tool: &ToolEvent{ID: c.ID, Name: c.Name, Content: content, Error: content}})
 			continue
 		}
-		if c.Name == ToolChart {
+		if runsLate(c.Name) {
 			continue
 		}
 		r := results[i]
@@ -264,11 +291,9 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 			content = toolError(r.err)
 			ended.Error = content
 		case r.table != nil:
-			tables.tables = append(tables.tables, CapTableBytes(r.table, MaxTableBytes))
-			r.table = tables.tables[len(tables.tables)-1]
-			ended.TableID = tables.id(len(tables.tables) - 1)
+			content = tables.add(r.table, r.source)
+			ended.TableID = r.table.ID
 			ended.Rows, ended.Total = len(r.table.Rows), r.table.TotalRows
-			content = summarize(ended.TableID, r.source, r.table)
 		default:
 			content = r.content
 		}
@@ -282,7 +307,11 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 		}
 	}
 	for i, c := range calls {
-		if c.Name != ToolChart || i >= MaxCallsPerResponse {
+		if !runsLate(c.Name) || i >= MaxCallsPerResponse {
+			continue
+		}
+		if c.Name == ToolCompute {
+			out[i] = a.computeMessage(tables, c, events)
 			continue
 		}
 		content, err := a.runChart(tables, c)
@@ -432,5 +461,6 @@ func (r Result) Turn(userID, conversationID, question string) Turn {
 		UserID: userID, ConversationID: conversationID, Question: question,
 		Answer: r.Answer, Table: r.Table, Chart: r.Chart, Usage: r.Usage,
 		FinishReason: r.FinishReason, Limit: r.Limit, Incomplete: r.Incomplete, Messages: r.Messages,
+		Citations: r.Citations, Verified: r.Verified,
 	}
 }

@@ -21,6 +21,10 @@ type Turn struct {
 	FinishReason   FinishReason `json:"finish_reason"`
 	Limit          string       `json:"limit,omitempty"`
 	Incomplete     bool         `json:"incomplete,omitempty"` // the answer was cut off at its length limit
+	// Citations tie each number of Answer to a cell of the turn's tables;
+	// Verified is true when every one matched.
+	Citations []Citation `json:"citations,omitempty"`
+	Verified  bool       `json:"verified"`
 	// Messages are the model-facing messages of the turn after the user's
 	// question: tool calls, their results (as summaries) and the answer.
 	Messages []Message `json:"messages,omitempty"`

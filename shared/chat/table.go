@@ -42,6 +42,10 @@ type Table struct {
 	TotalRows int      `json:"total_rows"` // rows that matched, before the row cap
 	Truncated bool     `json:"truncated"`  // true when Rows holds fewer than TotalRows
 	Sources   []Source `json:"sources,omitempty"`
+	// ID is the table's id in its turn ("t1"), the one citations name.
+	ID string `json:"id,omitempty"`
+	// Source says how the table was produced.
+	Source *Provenance `json:"source,omitempty"`
 }
 
 // ColumnIndex returns the index of the named column, or -1.

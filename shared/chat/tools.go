@@ -18,7 +18,8 @@ const (
 	ToolQuery     = "query"
 	ToolAggregate = "aggregate"
 	ToolChart     = "chart"
-	ToolSearch    = "search" // declared only when the warehouse is a Searcher
+	ToolSearch    = "search"  // declared only when the warehouse is a Searcher
+	ToolCompute   = "compute" // declared only when the agent has a Computer
 )
 
 // tool is one callable tool: its declaration and the compiled schema its
@@ -38,7 +39,7 @@ type toolbox struct {
 // optional ones are nullable, with no additional properties. The same
 // schema validates what any model sends. search adds the search tool,
 // which only a warehouse that is also a Searcher can serve.
-func newToolbox(rowCap int, search bool) (*toolbox, error) {
+func newToolbox(rowCap int, search bool, computer Computer) (*toolbox, error) {
 	value := obj{"anyOf": []any{
 		obj{"type": "string"}, obj{"type": "number"}, obj{"type": "boolean"},
 		obj{"type": "array", "items": obj{"anyOf": []any{obj{"type": "string"}, obj{"type": "number"}}}},
@@ -54,7 +55,7 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			"desc":  obj{"type": "boolean", "description": "true for descending"},
 		})}
 	}
-	limit := obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": rowCap, "description": fmt.Sprintf("Maximum rows, at most %d; null for the maximum.", rowCap)}
+	limit := obj{"type": []string{"integer", "null"}, "minimum": 1, "maximum": rowCap, "description": fmt.Sprintf("Maximum rows, at most %d; null for the maximum (a query with null fetches a whole series for charts and compute, up to the chart's points).", rowCap)}
 	nullableString := func(desc string) obj { return obj{"type": []string{"string", "null"}, "description": desc} }
 	fields := obj{"type": []string{"array", "null"}, "items": obj{"type": "string"}, "description": "Fields to return; null for all."}
 
@@ -109,6 +110,14 @@ func newToolbox(rowCap int, search bool) (*toolbox, error) {
 			"filters": filters,
 			"limit":   limit,
 		})})
+	}
+	if computer != nil {
+		spec := computer.Spec()
+		var params obj
+		if err := json.Unmarshal(spec.Parameters, &params); err != nil {
+			return nil, fmt.Errorf("tool %s: parse schema: %w", spec.Name, err)
+		}
+		defs = append(defs, def{ToolCompute, spec.Description, params})
 	}
 	tb := &toolbox{tools: map[string]tool{}}
 	for _, d := range defs {
@@ -267,14 +276,21 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err := t.decode(call.Arguments, &q); err != nil {
 			return dataResult{err: err}
 		}
+		all := q.Limit == 0
 		q, err := schema.CheckQuery(q, a.limits.RowCap)
 		if err != nil {
 			return dataResult{err: err}
+		}
+		if all {
+			// A series keeps its own resolution up to the chart's points;
+			// the response shows the first RowCap rows of it.
+			q.Limit = a.fetchCap()
 		}
 		tbl, err := a.warehouse.Query(ctx, q)
 		if err != nil {
 			return dataResult{err: err}
 		}
+		tbl.Source = &Provenance{Tool: ToolQuery, Collection: q.Collection, Fields: q.Fields, Filters: q.Filters, Sort: q.Sort, Limit: q.Limit}
 		return dataResult{table: &tbl, source: q.Collection}
 	case ToolAggregate:
 		var args aggregateArgs
@@ -293,6 +309,7 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err != nil {
 			return dataResult{err: err}
 		}
+		tbl.Source = &Provenance{Tool: ToolAggregate, Collection: agg.Collection, Metrics: agg.Metrics, GroupBy: agg.GroupBy, Filters: agg.Filters, Sort: agg.Sort, Limit: agg.Limit}
 		return dataResult{table: &tbl, source: agg.Collection}
 	case ToolSearch:
 		// The tool is declared only when a.searcher is set, so the lookup
@@ -309,6 +326,7 @@ func (a *Agent) runData(ctx context.Context, schema Schema, call ToolCall) dataR
 		if err != nil {
 			return dataResult{err: err}
 		}
+		tbl.Source = &Provenance{Tool: ToolSearch, Collection: s.Collection, Fields: s.Fields, Filters: s.Filters, Limit: s.Limit, SearchText: s.Text, SearchMode: string(s.Mode)}
 		return dataResult{table: &tbl, source: s.Collection}
 	}
 	return dataResult{err: Errorf(CodeInvalid, "tool %s cannot run here", call.Name)}

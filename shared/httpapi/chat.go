@@ -211,15 +211,22 @@ type turnResponse struct {
 	FinishReason chat.FinishReason `json:"finish_reason"`
 	Limit        string            `json:"limit,omitempty"`
 	Incomplete   bool              `json:"incomplete,omitempty"`
+	Citations    []chat.Citation   `json:"citations"`
+	Verified     bool              `json:"verified"`
 }
 
 // newTurnResponse is the client's view of a turn: everything but the
 // model-facing messages and the owner.
 func newTurnResponse(t chat.Turn) turnResponse {
-	return turnResponse{
+	r := turnResponse{
 		Turn: t.Seq, CreatedAt: t.CreatedAt.UTC().Format("2006-01-02T15:04:05.000Z07:00"), Question: t.Question, Answer: t.Answer,
 		Table: chat.CapTableBytes(t.Table, chat.MaxTableBytes), Chart: t.Chart, Usage: t.Usage, FinishReason: t.FinishReason, Limit: t.Limit, Incomplete: t.Incomplete,
+		Citations: t.Citations, Verified: t.Verified,
 	}
+	if r.Citations == nil {
+		r.Citations = []chat.Citation{}
+	}
+	return r
 }
 
 // getConversation answers one page of a conversation's turns, oldest

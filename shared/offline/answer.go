@@ -17,28 +17,37 @@ func (p plan) answer(results []map[string]any) string {
 			return "I could not get the data for that: " + e
 		}
 	}
-	if p.coll == "" && p.shape != shapeNone {
-		p.coll = "SP500"
-	}
+	p = p.normalize()
 	if len(results) == 0 {
 		return capabilities(nil)
 	}
 	first := results[0]
 	switch p.shape {
+	case shapeDailyMove, shapeChange, shapeValue, shapeBucket, shapePeriods:
+		return p.newAnswer(results)
 	case shapeMetric:
 		return p.metricAnswer(rowsOf(first))
 	case shapeExtreme:
 		return p.extremeAnswer(rowsOf(first))
 	case shapeTopN:
-		return p.topAnswer(rowsOf(first))
+		return p.topAnswer(first)
 	case shapeSeries:
+		if len(results) > 1 && len(columnsOf(results[1])) == 1 {
+			return p.seriesAnswer(first) + fmt.Sprintf(" The period has %s trading days, more than a chart can plot, so they are shown as monthly averages.",
+				formatInt(num(rowsOf(results[1])[0][0])))
+		}
 		return p.seriesAnswer(first)
 	case shapeComparison:
 		if len(results) > 1 {
-			return p.comparisonAnswer(rowsOf(results[1]))
+			return p.comparisonAnswer(rowsOf(results[1])) + fmt.Sprintf(" The chart plots each symbol's price over time, all %s monthly prices.", formatInt(num(first["rows_in_table"])))
 		}
 	case shapeGrouping:
-		return p.groupAnswer(first)
+		if len(results) >= 3 {
+			return p.groupAnswer(first, rowsOf(results[1]), rowsOf(results[2]))
+		}
+	}
+	if u := p.understood(); u != "" {
+		return u + " " + capabilities(first)
 	}
 	return capabilities(first)
 }
@@ -66,8 +75,16 @@ func (p plan) metricAnswer(rows [][]any) string {
 	if p.coll == "Stocks" {
 		unit = "monthly prices"
 	}
+	cond := ""
+	for _, c := range p.conds {
+		cond += fmt.Sprintf(" with %s %s %s", fieldLabel(p.filterField(c)), opWords(c.op), p.formatAs(p.filterField(c), c.value))
+	}
 	if p.op == chat.MetricCount {
-		return fmt.Sprintf("There are %s %s for %s%s.", formatInt(n), unit, p.subject(), p.periodSuffix())
+		return fmt.Sprintf("There are %s %s for %s%s%s.", formatInt(n), unit, p.subject(), p.periodSuffix(), cond)
+	}
+	if cond != "" {
+		return fmt.Sprintf("The %s %s of %s%s, over the %s %s%s, was %s.",
+			opLabel(p.op), fieldLabel(p.field), p.subject(), p.periodSuffix(), formatInt(n), unit, cond, p.format(rows[0][0]))
 	}
 	return fmt.Sprintf("The %s %s of %s%s was %s, over %s %s.",
 		opLabel(p.op), fieldLabel(p.field), p.subject(), p.periodSuffix(), p.format(rows[0][0]), formatInt(n), unit)
@@ -82,8 +99,12 @@ func (p plan) extremeAnswer(rows [][]any) string {
 	if !p.desc {
 		word = "lowest"
 	}
-	if p.months && p.coll == "SP500" {
-		return fmt.Sprintf("The month with the %s %s %s of %s%s was %v, at %s.", word, opLabel(aggOp(p.field)), fieldLabel(p.field), p.subject(), p.periodSuffix(), r[0], p.format(r[1]))
+	if p.years || (p.months && p.coll == "SP500") {
+		op := aggOp(p.field)
+		if p.op == chat.MetricMean || p.op == chat.MetricSum {
+			op = p.op
+		}
+		return fmt.Sprintf("The %s with the %s %s %s of %s%s was %v, at %s.", p.rankUnit(), word, opLabel(op), fieldLabel(p.field), p.subject(), p.periodSuffix(), r[0], p.format(r[1]))
 	}
 	if p.coll == "Stocks" { // symbol, date, month, price
 		return fmt.Sprintf("The %s price%s was %s for %v in %v.", word, p.periodSuffix(), p.format(r[3]), r[0], r[2])
@@ -99,7 +120,11 @@ func aggOp(field string) chat.MetricOp {
 	return chat.MetricMean
 }
 
-func (p plan) topAnswer(rows [][]any) string {
+// topListed is how many rows of a top-N the answer lists; the table has all.
+const topListed = 10
+
+func (p plan) topAnswer(r0 map[string]any) string {
+	rows := rowsOf(r0)
 	if len(rows) == 0 {
 		return p.noData()
 	}
@@ -112,8 +137,18 @@ func (p plan) topAnswer(rows [][]any) string {
 	if p.months || p.coll == "Stocks" {
 		unit = "months"
 	}
-	fmt.Fprintf(&b, "The %d %s with the %s %s for %s%s:", len(rows), unit, word, fieldLabel(p.field), p.subject(), p.periodSuffix())
-	for i, r := range rows {
+	n := len(rows)
+	if total, ok := chat.AsFloat(r0["rows_in_table"]); ok {
+		n = int(total)
+	}
+	fmt.Fprintf(&b, "The %s %s with the %s %s for %s%s", formatInt(float64(n)), unit, word, fieldLabel(p.field), p.subject(), p.periodSuffix())
+	if n > topListed {
+		b.WriteString(" are in the table; the first ten:")
+		rows = rows[:topListed]
+	} else {
+		b.WriteString(":")
+	}
+	for _, r := range rows {
 		label, value := r[0], r[1]
 		switch {
 		case p.months && p.coll == "SP500": // month, metric
@@ -123,7 +158,7 @@ func (p plan) topAnswer(rows [][]any) string {
 				label = fmt.Sprintf("%v %v", r[0], r[2])
 			}
 		}
-		fmt.Fprintf(&b, " %d. %v: %s;", i+1, label, p.format(value))
+		fmt.Fprintf(&b, " %v: %s;", label, p.format(value))
 	}
 	return strings.TrimSuffix(b.String(), ";") + "."
 }
@@ -169,10 +204,10 @@ func (p plan) comparisonAnswer(rows [][]any) string {
 	for _, r := range rows { // symbol, mean, min, max
 		parts = append(parts, fmt.Sprintf("%v averaged %s (from %s to %s)", r[0], p.format(r[1]), p.format(r[2]), p.format(r[3])))
 	}
-	return fmt.Sprintf("Monthly prices%s: %s. The chart plots each symbol's price over time.", p.periodSuffix(), strings.Join(parts, "; "))
+	return fmt.Sprintf("Monthly prices%s: %s.", p.periodSuffix(), strings.Join(parts, "; "))
 }
 
-func (p plan) groupAnswer(r map[string]any) string {
+func (p plan) groupAnswer(r map[string]any, top, bottom [][]any) string {
 	rows := append(rowsOf(r), rowsAt(r, "last_rows")...)
 	if len(rows) == 0 {
 		return p.noData()
@@ -184,23 +219,17 @@ func (p plan) groupAnswer(r map[string]any) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "The %s of %s%s by %s", label, p.subject(), p.periodSuffix(), p.groupBy)
 	total, _ := chat.AsFloat(r["total_rows"])
-	if len(rows) <= 8 {
+	if n, _ := chat.AsFloat(r["rows_in_table"]); len(rows) <= 8 && int(n) == len(rows) {
 		b.WriteString(":")
 		for _, r := range rows {
 			fmt.Fprintf(&b, " %v %s,", r[0], p.format(r[1]))
 		}
 		return strings.TrimSuffix(b.String(), ",") + "."
 	}
-	hi, lo := rows[0], rows[0]
-	for _, r := range rows {
-		v, _ := chat.AsFloat(r[1])
-		if h, _ := chat.AsFloat(hi[1]); v > h {
-			hi = r
-		}
-		if l, _ := chat.AsFloat(lo[1]); v < l {
-			lo = r
-		}
+	if len(top) == 0 || len(bottom) == 0 {
+		return p.noData()
 	}
+	hi, lo := top[0], bottom[0]
 	fmt.Fprintf(&b, " covers %s groups: the highest was %v (%s) and the lowest %v (%s).", formatInt(total), hi[0], p.format(hi[1]), lo[0], p.format(lo[1]))
 	return b.String()
 }
@@ -221,7 +250,9 @@ func capabilities(describe map[string]any) string {
 		b.WriteString(" The data I can use: " + strings.Join(names, "; ") + ".")
 	}
 	b.WriteString(" Try: \"What was the average closing price of the S&P 500 in 2008?\", \"Which day had the highest trading volume in 2010?\", " +
-		"\"Plot the S&P 500 close from 2007 to 2009\", \"Compare AAPL and MSFT since 2005\", \"Average price by symbol\" or \"Top 5 months for AMZN by price\".")
+		"\"Plot the S&P 500 close from 2007 to 2009\", \"Compare AAPL and MSFT since 2005\", \"Average price by symbol\", \"Top five months for AMZN by price\", " +
+		"\"How much did the S&P 500 fall in 2008?\", \"What was the biggest daily drop of the S&P 500?\", \"Which stock rose the most between 2005 and 2009?\", " +
+		"\"What was MSFT's price in March 2009?\", \"Quarterly average close of the S&P 500 in 2008\" or \"Compare all five stocks\".")
 	return b.String()
 }
 
@@ -328,4 +359,29 @@ func formatFixed(f float64, decimals int) string {
 		b.WriteString("." + frac)
 	}
 	return b.String()
+}
+
+func (p plan) filterField(c condition) string {
+	if c.field == "" || (p.coll == "Stocks") != (c.field == "price") {
+		return p.field
+	}
+	return c.field
+}
+
+func (p plan) formatAs(field string, v float64) string {
+	q := p
+	q.field = field
+	return q.format(v)
+}
+
+func opWords(op chat.Op) string {
+	switch op {
+	case chat.OpGt:
+		return "above"
+	case chat.OpGte:
+		return "at least"
+	case chat.OpLt:
+		return "below"
+	}
+	return "at most"
 }

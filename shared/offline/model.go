@@ -75,7 +75,24 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 // question that had a shape with them.
 func (m *Model) understand(msgs []chat.Message, last int) plan {
 	p := m.vocab.parse(msgs[last].Content)
-	if p.shape != shapeNone {
+	if p.shape != shapeNone || p.refused != "" {
+		if p.shape != shapeNone && p.period.empty() && m.vocab.followUp.MatchString(strings.ToLower(msgs[last].Content)) {
+			// "And the highest?" keeps the earlier question's period and subject.
+			for i := last - 1; i >= 0; i-- {
+				if msgs[i].Role != chat.RoleUser {
+					continue
+				}
+				prev := m.vocab.parse(msgs[i].Content)
+				if prev.shape == shapeNone {
+					continue
+				}
+				p.period = prev.period
+				if p.coll == "" {
+					p.coll, p.symbols, p.field = prev.coll, prev.symbols, prev.field
+				}
+				break
+			}
+		}
 		return p
 	}
 	for i := last - 1; i >= 0; i-- {
@@ -140,6 +157,16 @@ func (p plan) filters() []map[string]any {
 	if p.period.to != "" {
 		fs = append(fs, map[string]any{"field": "date", "op": "lte", "value": p.period.to})
 	}
+	if len(p.period.years) > 0 {
+		fs = append(fs, map[string]any{"field": "year", "op": "in", "value": p.period.years})
+	}
+	for _, c := range p.conds {
+		field := c.field
+		if field == "" || (p.coll == "Stocks") != (field == "price") {
+			field = p.field
+		}
+		fs = append(fs, map[string]any{"field": field, "op": string(c.op), "value": c.value})
+	}
 	return fs
 }
 
@@ -176,8 +203,9 @@ const seriesDays = 400
 // steps returns the tool calls of each step of the plan; the answer
 // follows the last step.
 func (p plan) steps() [][]chat.ToolCall {
-	if p.coll == "" && p.shape != shapeNone {
-		p.coll = "SP500"
+	p = p.normalize()
+	if s := p.newSteps(); s != nil {
+		return s
 	}
 	f := p.filters()
 	switch p.shape {
@@ -188,7 +216,7 @@ func (p plan) steps() [][]chat.ToolCall {
 		}
 		return [][]chat.ToolCall{{aggregateCall(p.coll, metrics, nil, f, nil, nil)}}
 	case shapeExtreme:
-		if p.months && p.coll == "SP500" {
+		if p.years || (p.months && p.coll == "SP500") {
 			call, _ := p.monthlyRanking(f, 1)
 			return [][]chat.ToolCall{{call}}
 		}
@@ -207,10 +235,13 @@ func (p plan) steps() [][]chat.ToolCall {
 			{chartCall("bar", x, p.field, nil, nil, p.title())},
 		}
 	case shapeSeries:
-		if p.coll == "SP500" && p.spanDays() > seriesDays {
+		if p.coll == "SP500" && p.spanDays()*252/365 > chartPoints {
+			// More trading days than a chart's points: monthly averages,
+			// with the day count so the answer can say why.
 			return [][]chat.ToolCall{
-				{aggregateCall(p.coll, []map[string]any{metric(chat.MetricMean, p.field)}, "month", f, nil, nil)},
-				{chartCall("line", "month", "mean_"+p.field, nil, nil, p.title())},
+				{aggregateCall(p.coll, []map[string]any{metric(chat.MetricMean, p.field)}, "month", f, nil, nil),
+					aggregateCall(p.coll, []map[string]any{metric(chat.MetricCount, "")}, nil, f, nil, nil)},
+				{chartCall("line", "month", "mean_"+p.field, nil, "t1", p.title())},
 			}
 		}
 		color := any(nil)
@@ -226,7 +257,12 @@ func (p plan) steps() [][]chat.ToolCall {
 		f = p.filters()
 		return [][]chat.ToolCall{
 			{
-				queryCall(p.coll, []string{"symbol", "date", "price"}, f, "date", false, nil),
+				// Months tie across symbols: the symbol breaks the tie, the
+				// same way in every warehouse.
+				call(chat.ToolQuery, map[string]any{
+					"collection": p.coll, "fields": []string{"symbol", "date", "price"}, "filters": f,
+					"sort": []map[string]any{{"field": "date", "desc": false}, {"field": "symbol", "desc": false}}, "limit": nil,
+				}),
 				aggregateCall(p.coll, []map[string]any{metric(chat.MetricMean, "price"), metric(chat.MetricMin, "price"), metric(chat.MetricMax, "price")}, "symbol", f, nil, nil),
 			},
 			// The query's table is t1: the aggregate came second.
@@ -242,9 +278,13 @@ func (p plan) steps() [][]chat.ToolCall {
 		if p.groupBy == "month" {
 			kind = "line"
 		}
+		// The extremes come from compute over the whole table, not from
+		// the rows a summary shows.
 		return [][]chat.ToolCall{
 			{aggregateCall(p.coll, metrics, p.groupBy, f, nil, nil)},
-			{chartCall(kind, p.groupBy, col, nil, nil, p.title())},
+			{computeCall("t1", map[string]any{"op": "top_n", "column": col, "n": 1, "desc": true}),
+				computeCall("t1", map[string]any{"op": "top_n", "column": col, "n": 1, "desc": false}),
+				chartCall(kind, p.groupBy, col, nil, "t1", p.title())},
 		}
 	}
 	return [][]chat.ToolCall{{call(chat.ToolDescribe, map[string]any{"collection": nil})}}
@@ -254,8 +294,31 @@ func (p plan) steps() [][]chat.ToolCall {
 // volume, averaged otherwise) and returns the call and its value column.
 func (p plan) monthlyRanking(filters []map[string]any, limit int) (chat.ToolCall, string) {
 	op := aggOp(p.field)
+	if p.op == chat.MetricMean || p.op == chat.MetricSum {
+		op = p.op
+	}
 	col := string(op) + "_" + p.field
-	return aggregateCall(p.coll, []map[string]any{metric(op, p.field)}, "month", filters, []map[string]any{{"field": col, "desc": p.desc}}, limit), col
+	return aggregateCall(p.coll, []map[string]any{metric(op, p.field)}, p.rankUnit(), filters, []map[string]any{{"field": col, "desc": p.desc}}, limit), col
+}
+
+// rankUnit is what an extreme or a top-N ranks: years or months.
+func (p plan) rankUnit() string {
+	if p.years {
+		return "year"
+	}
+	return "month"
+}
+
+// normalize fills the defaults both the steps and the answer rely on.
+func (p plan) normalize() plan {
+	if p.coll == "" && p.shape != shapeNone {
+		p.coll = "SP500"
+	}
+	if p.shape == shapeValue && p.coll == "SP500" && p.period.kind == "month" {
+		// A month of the index is a series of trading days.
+		p.shape = shapeSeries
+	}
+	return p
 }
 
 func (p plan) rowFields() []string {

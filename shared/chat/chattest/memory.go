@@ -5,6 +5,7 @@ package chattest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -59,6 +60,41 @@ func TestMemory(t *testing.T, newMemory NewMemory) {
 		all, err := m.Turns(ctx, "u1", "c1")
 		if err != nil || len(all) != 3 {
 			t.Fatalf("Turns: got %d turns, err %v; want 3", len(all), err)
+		}
+	})
+
+	t.Run("SourceAndCitationsRoundTrip", func(t *testing.T) {
+		m := newMemory(t)
+		tbl, col, row := "t2", "pct_change", 0
+		in := turn("u1", "prov", "How much did the S&P 500 fall in 2008?")
+		in.Table = &chat.Table{
+			ID: "t2", Columns: []chat.Column{{Name: "pct_change", Type: chat.TypeNumber}}, Rows: [][]any{{-37.58}}, TotalRows: 1,
+			Source: &chat.Provenance{Tool: chat.ToolCompute, Table: "t1",
+				Inputs: []*chat.Provenance{{Tool: chat.ToolQuery, Collection: "SP500", Fields: []string{"date", "close"},
+					Filters: []chat.Filter{{Field: "date", Op: chat.OpGte, Value: "2008-01-01"}}, Sort: []chat.Sort{{Field: "date", Desc: true}}, Limit: 1}},
+				Steps: []chat.ComputeStep{{Op: "change", Args: json.RawMessage(`{"column":"close","op":"change"}`)}},
+				Notes: []string{"rows were ordered by date first"}},
+		}
+		in.Citations = []chat.Citation{{Text: "37.58%", Value: 37.58, Table: &tbl, Row: &row, Column: &col}, {Text: "12", Value: 12}}
+		if _, err := m.Append(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Turns(ctx, "u1", "prov")
+		if err != nil || len(got) != 1 {
+			t.Fatalf("Turns: %v, %v", got, err)
+		}
+		want, _ := json.Marshal(struct {
+			T *chat.Table
+			C []chat.Citation
+			V bool
+		}{in.Table, in.Citations, in.Verified})
+		have, _ := json.Marshal(struct {
+			T *chat.Table
+			C []chat.Citation
+			V bool
+		}{got[0].Table, got[0].Citations, got[0].Verified})
+		if string(want) != string(have) {
+			t.Fatalf("stored turn changed:\n got %s\nwant %s", have, want)
 		}
 	})
 
