@@ -31,6 +31,9 @@ type Deps struct {
 	Auth   httpapi.Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
+	// LocalTokens signs tokens for the page's sign-in form: set only by the
+	// local server, which verifies its own tokens; never in Lambda.
+	LocalTokens httpapi.TokenIssuer
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -126,6 +129,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
+		Page: httpapi.PageOptions{
+			LocalTokens: deps.LocalTokens,
+			Cognito:     httpapi.CognitoLogin{Domain: cfg.Cognito.Domain, ClientID: cfg.Cognito.ClientID},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)

@@ -46,6 +46,8 @@ type Options struct {
 	MaxMessageChars int           // default 8,000
 	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20)
 	MaxListLimit    int           // largest page of GET /conversations (default 100)
+
+	Page PageOptions // the chat page's sign-in (see page.go)
 }
 
 // Defaults of Options.
@@ -99,6 +101,9 @@ func New(opts Options) (http.Handler, error) {
 		} else {
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h(w, r, "") })
 		}
+	}
+	if err := s.routePage(mux); err != nil {
+		return nil, err
 	}
 	// The patterns without a method catch the other methods, so a wrong
 	// method gets a JSON 405 naming the allowed ones rather than the
