@@ -382,7 +382,7 @@ func checkChart(t *testing.T, chart map[string]any, mark string, points int) {
 	}
 	m, _ := chart["mark"].(map[string]any)
 	values, _ := chart["data"].(map[string]any)["values"].([]any)
-	if chart["$schema"] != "https://vega.github.io/schema/vega-lite/v5.json" || m["type"] != mark || len(values) != points {
+	if chart["$schema"] != "https://vega.github.io/schema/vega-lite/v6.json" || m["type"] != mark || len(values) != points {
 		t.Fatalf("chart: schema %v, mark %v, %d points; want %s with %d points", chart["$schema"], m["type"], len(values), mark, points)
 	}
 	enc, _ := chart["encoding"].(map[string]any)

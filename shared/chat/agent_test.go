@@ -220,7 +220,7 @@ func TestParallelCallsAndChart(t *testing.T) {
 		t.Fatalf("chart %v, table %+v: want the chart of t1 and t1 as the turn's table", res.Chart, res.Table)
 	}
 	b, _ := json.Marshal(res.Chart)
-	for _, want := range []string{`"$schema":"https://vega.github.io/schema/vega-lite/v5.json"`, `"mark":{"type":"line"`, `"x":{"field":"day","type":"temporal"}`, `"values":[{"day":"2008-01-02","price":10}`} {
+	for _, want := range []string{`"$schema":"https://vega.github.io/schema/vega-lite/v6.json"`, `"mark":{"type":"line"`, `"x":{"field":"day","type":"temporal"}`, `"values":[{"day":"2008-01-02","price":10}`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("chart lacks %s: %s", want, b)
 		}

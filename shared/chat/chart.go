@@ -3,7 +3,7 @@ package chat
 import "slices"
 
 // VegaLiteSchema is the $schema every chart carries.
-const VegaLiteSchema = "https://vega.github.io/schema/vega-lite/v5.json"
+const VegaLiteSchema = "https://vega.github.io/schema/vega-lite/v6.json"
 
 // ChartKind is the mark of a chart.
 type ChartKind string

@@ -80,7 +80,10 @@
     $("cognito-form").hidden = mode !== "cognito";
     $("token-form").hidden = mode !== "token";
     const first = { local: "user-name", token: "bearer-token" }[mode];
-    if (first) $(first).focus();
+    if (first) {
+      $(first).focus();
+      $(first).select();
+    }
     else $("cognito-form").querySelector("button").focus();
   }
 
@@ -237,7 +240,7 @@
     const li = el("li", { "data-id": c.id });
     li.append(
       el("button", { type: "button", class: "open", onclick: () => openConversation(c.id, true) },
-        el("span", { class: "title", text: title }),
+        el("span", { class: "title", text: title, title }),
         el("span", { class: "when", text: when + (c.turns ? " · " + c.turns + (c.turns === 1 ? " turn" : " turns") : "") })),
       el("button", { type: "button", class: "delete", "aria-label": "Delete conversation: " + title, title: "Delete", onclick: () => deleteConversation(c.id, li), text: "✕" }),
     );
@@ -459,7 +462,8 @@
   }
 
   const nf0 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-  const nf2 = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+  const nf2 = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const nfSmall = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 });
 
   function setUsage(view, u) {
     const req = u.model_requests === 1 ? "1 model request" : nf0.format(u.model_requests) + " model requests";
@@ -533,7 +537,11 @@
 
   function formatCell(v, type) {
     if (v === null || v === undefined) return "";
-    if (typeof v === "number") return type === "int" || Number.isInteger(v) && type !== "number" ? nf0.format(v) : nf2.format(v);
+    if (typeof v === "number") {
+      if (type === "int" || (Number.isInteger(v) && type !== "number")) return nf0.format(v);
+      // Two decimals line the column up; tiny values keep three significant digits.
+      return v !== 0 && Math.abs(v) < 0.01 ? nfSmall.format(v) : nf2.format(v);
+    }
     if (typeof v === "string") {
       if (/^\d{4}-\d{2}-\d{2}$/.test(v)) return dayFmt.format(new Date(v + "T00:00:00Z"));
       if (/^\d{4}-\d{2}$/.test(v)) return monthFmt.format(new Date(v + "-01T00:00:00Z"));
@@ -753,7 +761,7 @@
     const text = m.value;
     if (!text.trim() || state.busy) return;
     m.value = "";
-    send(text);
+    send(text.trim());
   }
 
   // ---- Start ----------------------------------------------------------------
@@ -787,7 +795,7 @@
     $("composer").addEventListener("submit", onSubmit);
     $("message").addEventListener("keydown", onComposerKey);
     for (const b of document.querySelectorAll(".example")) {
-      b.addEventListener("click", () => send(b.textContent));
+      b.addEventListener("click", () => send(b.textContent.trim()));
     }
     try {
       const res = await fetch("config");
