@@ -113,7 +113,7 @@ func newPage(opts PageOptions) (*page, error) {
 	}
 	connect := "'self'"
 	if opts.LocalTokens == nil && opts.Cognito.Domain != "" {
-		connect += " " + opts.Cognito.Domain
+		connect += " " + strings.TrimRight(opts.Cognito.Domain, "/")
 	}
 	// vega-embed and vega's SVG renderer set inline styles; its charts
 	// export as data: and blob: URLs. Vega runs with its expression

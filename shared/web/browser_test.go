@@ -204,9 +204,14 @@ func newTab(t *testing.T) *tab {
 			if e.Response.Status >= 400 {
 				b.record("failed request", fmt.Sprintf("%d %s", e.Response.Status, e.Response.URL))
 			}
+		case *network.EventLoadingFinished:
+			b.mu.Lock()
+			delete(b.urls, e.RequestID)
+			b.mu.Unlock()
 		case *network.EventLoadingFailed:
 			b.mu.Lock()
 			u := b.urls[e.RequestID]
+			delete(b.urls, e.RequestID)
 			b.mu.Unlock()
 			b.record("failed request", e.ErrorText+" "+string(e.Type)+" "+u)
 		}
@@ -253,6 +258,22 @@ func (b *tab) waitFor(t *testing.T, what, expr string) {
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
 		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
 	}
+}
+
+// idle waits until no request of the page is in flight, so a reload
+// aborts nothing.
+func (b *tab) idle(t *testing.T) {
+	t.Helper()
+	for range 500 {
+		b.mu.Lock()
+		n := len(b.urls)
+		b.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("requests still in flight after 10 s: %v", b.urls)
 }
 
 // byLabel is the XPath of the control a <label> with that text names.
@@ -565,6 +586,7 @@ func TestPageChat(t *testing.T) {
 		if !slices.Equal(titles, want) {
 			t.Errorf("conversations listed %q, want newest first %q", titles, want)
 		}
+		b.idle(t)
 		b.run(t, chromedp.Reload())
 		b.waitFor(t, "the conversation after reload", `document.querySelectorAll("#turns > li").length === 2`)
 		if q := eval[string](t, b, `document.querySelector("#turns > li .question").textContent`); q != want[0] {
@@ -585,6 +607,7 @@ func TestPageChat(t *testing.T) {
 		if n := eval[int](t, b, `document.querySelectorAll("#turns > li").length`); n != 0 {
 			t.Errorf("%d turns still shown after deleting the open conversation", n)
 		}
+		b.idle(t)
 		b.run(t, chromedp.Reload())
 		b.waitFor(t, "the list after reload", `document.querySelectorAll("#conversations li").length === 1`)
 		if got := eval[string](t, b, `document.querySelector("#conversations .title").textContent`); got != want[1] {

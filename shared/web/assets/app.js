@@ -374,9 +374,12 @@
       case "RUN_STARTED":
         if (ev.threadId && !state.conversation) state.conversation = ev.threadId;
         break;
-      case "STEP_STARTED":
-        view.step = addStep(view, "Asking the model" + (ev.stepName ? " (" + ev.stepName + ")" : "") + "…");
+      case "STEP_STARTED": {
+        view.requests = (view.requests || 0) + 1;
+        const n = (ev.metadata && ev.metadata.request) || view.requests;
+        view.step = addStep(view, "Model request " + n + "…");
         break;
+      }
       case "STEP_FINISHED":
         if (view.step) view.step.textContent = view.step.textContent.replace(/…$/, "");
         break;
@@ -428,7 +431,7 @@
     if (ev.rows === undefined && typeof ev.content === "string") {
       try { c = JSON.parse(ev.content); } catch { c = {}; }
     }
-    for (const src of [ev, c, ev.rawEvent || {}]) {
+    for (const src of [ev.metadata || {}, ev, c]) {
       if (src && typeof src.rows === "number" && out.rows === undefined) out.rows = src.rows;
       if (src && typeof src.total === "number" && out.total === undefined) out.total = src.total;
       if (src && typeof src.total_rows === "number" && out.total === undefined) out.total = src.total_rows;
