@@ -76,8 +76,8 @@ func TestPageIsServedWithoutAToken(t *testing.T) {
 	}
 
 	for path, ctype := range map[string]string{
-		"/assets/app.js":                 "text/javascript",
-		"/assets/app.css":                "text/css",
+		"/assets/app.js":                  "text/javascript",
+		"/assets/app.css":                 "text/css",
 		"/assets/vendor/vega-lite.min.js": "text/javascript",
 	} {
 		w := serve(h, "GET", path, nil, "")

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -252,12 +254,21 @@ func eval[T any](t *testing.T, b *tab, expr string) T {
 	return v
 }
 
-// waitFor polls a JavaScript expression until it is truthy.
+// waitFor evaluates a JavaScript expression until it is truthy. It asks
+// again after an error, since a navigation (a sign-in's redirects) drops
+// the page's JavaScript context under a pending evaluation.
 func (b *tab) waitFor(t *testing.T, what, expr string) {
 	t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(30*time.Second), chromedp.WithPollingInterval(20*time.Millisecond))); err != nil {
-		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	deadline := time.Now().Add(30 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, err = chromedp.Run(b.ctx, chromedp.Evaluate[bool]("!!(" + expr + ")")); err == nil && ok {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
+	t.Fatalf("waiting for %s (%s): not true after 30 s (last error: %v)", what, expr, err)
 }
 
 // idle waits until no request of the page is in flight, so a reload
@@ -645,4 +656,123 @@ func TestPageChat(t *testing.T) {
 		b.waitFor(t, "the list", `document.querySelectorAll("#conversations li").length === 1`)
 		b.checkClean(t, "sign-in again")
 	})
+}
+
+// fakeCognito is the part of Cognito's managed login the page talks to:
+// /oauth2/authorize sends the browser back with a code, /oauth2/token
+// exchanges it for tokens only with the PKCE verifier of its challenge,
+// /logout sends the browser back.
+func fakeCognito(t *testing.T, clientID, user string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var mu sync.Mutex
+	challenges := map[string][2]string{} // code -> challenge, redirect_uri
+	var exchanged atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oauth2/authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("response_type") != "code" || q.Get("client_id") != clientID || q.Get("code_challenge_method") != "S256" ||
+			q.Get("code_challenge") == "" || q.Get("state") == "" || !strings.Contains(q.Get("scope"), "openid") {
+			http.Error(w, "bad authorize request: "+r.URL.RawQuery, http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		challenges["code-1"] = [2]string{q.Get("code_challenge"), q.Get("redirect_uri")}
+		mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code=code-1&state="+q.Get("state"), http.StatusFound)
+	})
+	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		mu.Lock()
+		c, ok := challenges[r.PostForm.Get("code")]
+		delete(challenges, r.PostForm.Get("code"))
+		mu.Unlock()
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		if !ok || r.PostForm.Get("grant_type") != "authorization_code" || r.PostForm.Get("client_id") != clientID ||
+			r.PostForm.Get("redirect_uri") != c[1] || base64.RawURLEncoding.EncodeToString(sum[:]) != c[0] {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			fmt.Fprint(w, `{"error":"invalid_grant"}`)
+			return
+		}
+		tok, err := auth.Issue([]byte(testSecret), user, time.Hour, time.Now())
+		if err != nil {
+			t.Error(err)
+		}
+		exchanged.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id_token":%q,"access_token":"unused","token_type":"Bearer","expires_in":3600}`, tok)
+	})
+	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("client_id") != clientID {
+			http.Error(w, "bad logout request", 400)
+			return
+		}
+		http.Redirect(w, r, r.URL.Query().Get("logout_uri"), http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &exchanged
+}
+
+// TestPageCognitoSignIn: in AWS the page signs in through the pool's
+// managed login with the authorization code flow and PKCE, and leaves no
+// code or token in the address bar.
+func TestPageCognitoSignIn(t *testing.T) {
+	idp, exchanged := fakeCognito(t, "test-client", "carol")
+	cfg, err := config.FromEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As in Lambda: no local sign-in, and tokens come from the pool (here
+	// signed with the secret the stand-in for API Gateway's authorizer checks).
+	cfg.Cognito = config.Cognito{Domain: idp.URL, ClientID: "test-client"}
+	v, err := auth.NewHS256([]byte(testSecret), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Deps{Auth: v, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", http.StripPrefix(prefix, a.Handler))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	b := newTab(t)
+	b.run(t, chromedp.Navigate(srv.URL+prefix+"/"))
+	b.waitFor(t, "the sign-in button", `!document.getElementById("cognito-form").hidden`)
+	if local := eval[bool](t, b, `!document.getElementById("local-form").hidden`); local {
+		t.Error("the page offers the local sign-in form where the identity comes from Cognito")
+	}
+	b.run(t, chromedp.Click(button("Sign in")))
+	b.waitFor(t, "the page after sign-in", `!document.getElementById("app").hidden`)
+	if got := eval[string](t, b, `location.href`); got != srv.URL+prefix+"/" {
+		t.Errorf("address after sign-in %q, want the page with no code or state", got)
+	}
+	if n := exchanged.Load(); n != 1 {
+		t.Errorf("%d code exchanges, want 1", n)
+	}
+	if got := eval[string](t, b, `document.getElementById("who").textContent`); got != "Signed in as carol" {
+		t.Errorf("who = %q", got)
+	}
+	if got := eval[bool](t, b, `sessionStorage.getItem("datachat.pkce") === null`); !got {
+		t.Error("the PKCE verifier outlived the sign-in")
+	}
+	b.ask(t, "What was the average closing price of the S&P 500 in 2008?")
+	b.waitAnswered(t)
+	if cell := eval[string](t, b, lastTurn+`.querySelector("td[data-column=mean_close]").textContent`); cell != en(meanClose(t, "2008")) {
+		t.Errorf("mean close shown as %q, want %q", cell, en(meanClose(t, "2008")))
+	}
+	b.idle(t)
+	b.run(t, chromedp.Click(button("Sign out")))
+	b.waitFor(t, "the sign-in after sign-out", `document.readyState === "complete" && !document.getElementById("cognito-form").hidden`)
+	if got := eval[bool](t, b, `sessionStorage.getItem("datachat.session") === null`); !got {
+		t.Error("the token is still in sessionStorage after signing out")
+	}
+	b.checkClean(t, "Cognito sign-in")
 }
