@@ -114,10 +114,10 @@ func startService(t *testing.T) *service {
 	return &service{url: srv.URL + prefix + "/", clock: c, srv: srv}
 }
 
-// requireStreaming skips a test of the live steps when POST /chat
-// answers JSON to a request for an event stream (a branch without the
-// streaming route), so the rest of the page is still tested there.
-func (s *service) requireStreaming(t *testing.T) {
+// streams reports whether POST /chat answers a request for an event
+// stream with one; a build without the streaming route answers JSON, and
+// then there are no live steps to see.
+func (s *service) streams(t *testing.T) bool {
 	t.Helper()
 	tok, err := auth.Issue([]byte(testSecret), "probe", time.Hour, s.clock.now())
 	if err != nil {
@@ -133,9 +133,7 @@ func (s *service) requireStreaming(t *testing.T) {
 	}
 	io.Copy(io.Discard, res.Body)
 	res.Body.Close()
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		t.Skipf("POST /chat answers %s to Accept: text/event-stream: this build does not stream, so there are no live steps to see", ct)
-	}
+	return strings.HasPrefix(res.Header.Get("Content-Type"), "text/event-stream")
 }
 
 // problem is a console error, an uncaught exception or a failed request.
@@ -519,27 +517,33 @@ func TestPageChat(t *testing.T) {
 	})
 
 	t.Run("chart with live steps", func(t *testing.T) {
-		svc.requireStreaming(t)
+		streams := svc.streams(t)
 		b.run(t, chromedp.Click(button("New conversation")))
 		b.waitFor(t, "an empty conversation", `document.querySelectorAll("#turns > li").length === 0`)
 		b.ask(t, "Plot the S&P 500 close from 2007 to 2009")
-		// A step is on screen while the turn is still being worked on.
-		b.waitFor(t, "a live step", lastTurn+` && `+lastTurn+`.querySelector(".steps li")`)
-		if busy := eval[bool](t, b, lastTurn+`.hasAttribute("aria-busy") && !`+lastTurn+`.querySelector(".usage").textContent`); !busy {
-			t.Error("the first step appeared only once the answer was complete; want it while the turn runs")
+		if streams {
+			// A step is on screen while the turn is still being worked on.
+			b.waitFor(t, "a live step", lastTurn+` && `+lastTurn+`.querySelector(".steps li")`)
+			if busy := eval[bool](t, b, lastTurn+`.hasAttribute("aria-busy") && !`+lastTurn+`.querySelector(".usage").textContent`); !busy {
+				t.Error("the first step appeared only once the answer was complete; want it while the turn runs")
+			}
 		}
 		b.waitAnswered(t)
-		b.screenshot(t, 1280, "page-steps-1280.png")
 		b.waitFor(t, "the chart's marks", lastTurn+`.querySelector(".chart svg .mark-line path, .chart svg .mark-symbol path")`)
-		if open := eval[bool](t, b, lastTurn+`.querySelector("details.steps").open`); open {
-			t.Error("the steps stay open after the answer; want them collapsed")
-		}
-		steps := eval[string](t, b, lastTurn+`.querySelector(".steps").textContent`)
-		if !strings.Contains(steps, "SP500") || !strings.Contains(steps, "rows") {
-			t.Errorf("steps = %q, want the tool's collection and rows", steps)
-		}
 		if got := eval[bool](t, b, `!!document.querySelector(".vega-embed .vega-actions, .vega-embed details")`); !got {
 			t.Error("the chart has no actions menu (save as SVG/PNG)")
+		}
+		if streams {
+			b.screenshot(t, 1280, "page-steps-1280.png")
+			if open := eval[bool](t, b, lastTurn+`.querySelector("details.steps").open`); open {
+				t.Error("the steps stay open after the answer; want them collapsed")
+			}
+			steps := eval[string](t, b, lastTurn+`.querySelector(".steps").textContent`)
+			if !strings.Contains(steps, "SP500") || !strings.Contains(steps, "rows") {
+				t.Errorf("steps = %q, want the tool's collection and rows", steps)
+			}
+		} else {
+			t.Log("POST /chat does not stream in this build: live steps not checked")
 		}
 		b.checkClean(t, "chart")
 	})

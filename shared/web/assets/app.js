@@ -270,7 +270,9 @@
 
   async function deleteConversation(id, li) {
     try {
-      await api("conversations/" + encodeURIComponent(id), { method: "DELETE" });
+      // Read the (empty) body: an unread response is cancelled when it is
+      // collected, which the browser reports as a failed request.
+      await (await api("conversations/" + encodeURIComponent(id), { method: "DELETE" })).text();
     } catch (err) {
       if (err.status !== 401 && err.status !== 404) {
         showPageError("The conversation could not be deleted: " + err.message);
