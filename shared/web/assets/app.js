@@ -373,9 +373,6 @@
   // applyEvent renders one AG-UI event of a streamed turn.
   function applyEvent(view, ev) {
     switch (ev.type) {
-      case "RUN_STARTED":
-        if (ev.threadId && !state.conversation) state.conversation = ev.threadId;
-        break;
       case "STEP_STARTED": {
         view.requests = (view.requests || 0) + 1;
         const n = (ev.metadata && ev.metadata.request) || view.requests;
