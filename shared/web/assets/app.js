@@ -299,9 +299,19 @@
   }
 
   async function openConversation(id, focus) {
-    let body;
+    const body = { turns: [] };
     try {
-      body = await (await api("conversations/" + encodeURIComponent(id))).json();
+      // A long conversation may come in pages (next_cursor); the turns are
+      // shown in their own order whatever the pages' order.
+      let cursor = "";
+      for (let page = 0; page < 50; page++) {
+        const q = cursor ? "?" + new URLSearchParams({ cursor }) : "";
+        const part = await (await api("conversations/" + encodeURIComponent(id) + q)).json();
+        body.turns.push(...(part.turns || []));
+        cursor = part.next_cursor || "";
+        if (!cursor) break;
+      }
+      body.turns.sort((a, b) => (a.turn || 0) - (b.turn || 0));
     } catch (err) {
       if (err.status === 404) {
         showPageError("That conversation no longer exists.");
