@@ -285,7 +285,7 @@ func (b *tab) waitFor(t *testing.T, what, expr string) {
 	var err error
 	for time.Now().Before(deadline) {
 		var ok bool
-		if ok, err = chromedp.Run(b.ctx, chromedp.Evaluate[bool]("!!(" + expr + ")")); err == nil && ok {
+		if ok, err = chromedp.Run(b.ctx, chromedp.Evaluate[bool]("!!("+expr+")")); err == nil && ok {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)
