@@ -49,9 +49,15 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 
+	reservation, err := s.reserve(r.Context(), user)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
 	defer cancel()
 	res, err := s.Agent.Run(ctx, history, req.Message)
+	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
