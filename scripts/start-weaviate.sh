@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# start-weaviate.sh STATE_DIR: starts a single-node weaviate-server on
-# 127.0.0.1 for the tests, every port free and distinct so parallel runs
-# never collide, its data under STATE_DIR. Writes STATE_DIR/weaviate.pid
-# (test.sh stops it) and appends WEAVIATE_TEST_URL to STATE_DIR/env.
+# start-weaviate.sh STATE_DIR: starts a single-node weaviate-server for the
+# tests, every port free and distinct so parallel runs never collide, its
+# data under STATE_DIR. GraphQL is turned off, as on a new Weaviate Cloud
+# cluster, so the tests prove the adapter does not need it. Writes
+# STATE_DIR/weaviate.pid (test.sh stops it) and appends WEAVIATE_TEST_URL
+# (REST) and WEAVIATE_TEST_GRPC_ADDR (gRPC, host:port) to STATE_DIR/env.
+#
+# Bound to 127.0.0.1: REST (--host), memberlist (CLUSTER_BIND_ADDR), Raft
+# and its RPC port (they bind the advertised address). weaviate-server has
+# no setting for the address of its gRPC port or its internal data port,
+# which listen on every interface; nothing else is started (profiling and
+# metrics are off).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -38,6 +46,7 @@ fi
 
 log="$state/weaviate.log"
 CLUSTER_ADVERTISE_ADDR=127.0.0.1 \
+CLUSTER_BIND_ADDR=127.0.0.1 \
 RAFT_BOOTSTRAP_EXPECT=1 \
 RAFT_JOIN=node1 \
 CLUSTER_HOSTNAME=node1 \
@@ -46,6 +55,9 @@ PERSISTENCE_DATA_PATH="$data" \
 DEFAULT_VECTORIZER_MODULE=none \
 ENABLE_MODULES= \
 DISABLE_TELEMETRY=true \
+DISABLE_GRAPHQL=true \
+GO_PROFILING_DISABLE=true \
+PROMETHEUS_MONITORING_ENABLED=false \
 GRPC_PORT=$grpc_port \
 CLUSTER_GOSSIP_BIND_PORT=$gossip_port \
 CLUSTER_DATA_BIND_PORT=$data_port \
@@ -61,5 +73,7 @@ if ! wait_http "$url/v1/.well-known/ready" 90 "$pid"; then
   tail -n 40 "$log" >&2 || true
   exit 1
 fi
+grpc_addr="127.0.0.1:$grpc_port"
 echo "export WEAVIATE_TEST_URL=$url" >> "$state/env"
-echo "weaviate-server $version ready at $url (pid $pid)"
+echo "export WEAVIATE_TEST_GRPC_ADDR=$grpc_addr" >> "$state/env"
+echo "weaviate-server $version ready at $url, gRPC $grpc_addr (pid $pid)"

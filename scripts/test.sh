@@ -20,6 +20,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
+# The node packages the tests use (dynalite, the AG-UI client), exactly as
+# package-lock.json pins them: installed in a fresh clone, or when they
+# differ from the lock.
+if ! npm ls --depth=0 >/dev/null 2>&1; then
+  echo "== npm ci"
+  npm ci --no-audit --no-fund >"$state/npm-ci.log" 2>&1 || { cat "$state/npm-ci.log" >&2; die "npm ci failed"; }
+fi
+
 : > "$state/env"
 for start in scripts/start-*.sh; do
   [ -e "$start" ] || continue
@@ -33,5 +41,7 @@ export DATACHAT_REQUIRE_SERVERS=1
 
 echo "== go vet ./..."
 go vet ./...
+echo "== node --test scripts/agui.test.mjs (recorded streams through @ag-ui/client and @ag-ui/core)"
+node --test scripts/agui.test.mjs
 echo "== go test -race ./..."
 go test -race -count=1 "$@" ./...

@@ -86,7 +86,8 @@ func TestUnknownCommand(t *testing.T) {
 
 func TestSeedTwiceAgainstWeaviate(t *testing.T) {
 	url := chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
-	env := map[string]string{"WEAVIATE_URL": url}
+	grpcAddr := chattest.ServerEnv(t, "WEAVIATE_TEST_GRPC_ADDR", "scripts/start-weaviate.sh")
+	env := map[string]string{"WEAVIATE_URL": url, "WEAVIATE_GRPC_URL": grpcAddr}
 	for i := range 2 {
 		var out bytes.Buffer
 		if err := run(context.Background(), []string{"seed"}, func(k string) string { return env[k] }, &out, &out); err != nil {

@@ -1,6 +1,8 @@
-// Command api is the Lambda function behind API Gateway's HTTP API: the
-// service's handler adapted to payload v2 events. The user comes only from
-// the JWT authorizer's claims (see claimsAuth).
+// Command api is the Lambda function behind API Gateway's REST API: the
+// service's handler adapted to REST (v1) proxy events. Buffered routes go
+// through aws-lambda-go-api-proxy; the streamed route (POST /chat) answers
+// in API Gateway's streaming shape (see streamV1). The user comes only from
+// the authorizer's verified claims (see claimsAuth).
 package main
 
 import (
@@ -8,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -28,12 +31,12 @@ func main() {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", slog.String("error", err.Error()))
 		os.Exit(1)
 	}
-	lambda.Start(handler)
+	lambda.Start(handler.invoke)
 }
 
 // build is main without the process: everything a test needs to drive the
 // function with real events.
-func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (func(context.Context, eventV2) (responseV2, error), error) {
+func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (*function, error) {
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
@@ -61,15 +64,35 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 	if len(a.Embedded) > 0 {
 		logger.Warn("running on embedded defaults; set the variables named here for a deployed stack", slog.Any("embedded", a.Embedded))
 	}
-	proxy := httpadapter.NewV2(a.Handler).ProxyWithContext
-	return func(ctx context.Context, ev eventV2) (responseV2, error) {
-		ctx, cancel := gatewayDeadline(ctx, ev)
-		defer cancel()
-		return proxy(ctx, ev)
-	}, nil
+	return &function{handler: a.Handler, proxy: httpadapter.New(a.Handler)}, nil
 }
 
-// gatewayTimeout is API Gateway's integration limit. Its clock starts when
+// function answers the REST API's events. It holds only what is safe to
+// share between concurrent invocations.
+type function struct {
+	handler http.Handler
+	proxy   *httpadapter.HandlerAdapter
+}
+
+// invoke answers one event: a *streamingV1 on a streamed route (which the
+// runtime sends as a stream), a responseV1 on every other.
+func (f *function) invoke(ctx context.Context, ev eventV1) (any, error) {
+	if streamedRoute(ev) {
+		// The streaming integration's timeout matches the function's
+		// (template.yaml), so the invocation's deadline bounds the turn.
+		return streamV1(ctx, f.handler, ev)
+	}
+	return f.buffered(ctx, ev)
+}
+
+func (f *function) buffered(ctx context.Context, ev eventV1) (responseV1, error) {
+	ctx, cancel := gatewayDeadline(ctx, ev)
+	defer cancel()
+	return f.proxy.ProxyWithContext(ctx, ev)
+}
+
+// gatewayTimeout is API Gateway's integration limit for the buffered
+// routes. Its clock starts when
 // the request arrives, which on a cold start is before init ran, so the
 // invocation's own deadline alone can leave the client with a gateway
 // timeout for a turn the function then stores.
@@ -80,11 +103,11 @@ const gatewayTimeout = 29 * time.Second
 // whose gateway deadline has already passed is a replay (`sam local
 // invoke -e`, a test fixture), not a live request: it keeps the
 // invocation's deadline only.
-func gatewayDeadline(ctx context.Context, ev eventV2) (context.Context, context.CancelFunc) {
-	if ev.RequestContext.TimeEpoch <= 0 {
+func gatewayDeadline(ctx context.Context, ev eventV1) (context.Context, context.CancelFunc) {
+	if ev.RequestContext.RequestTimeEpoch <= 0 {
 		return context.WithCancel(ctx)
 	}
-	d := time.UnixMilli(ev.RequestContext.TimeEpoch).Add(gatewayTimeout)
+	d := time.UnixMilli(ev.RequestContext.RequestTimeEpoch).Add(gatewayTimeout)
 	if !d.After(time.Now()) {
 		return context.WithCancel(ctx)
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,47 +15,113 @@ import (
 )
 
 // loadEvent reads one of the sample events that `sam local invoke -e` uses.
-func loadEvent(t *testing.T, name string) eventV2 {
+func loadEvent(t *testing.T, name string) eventV1 {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e eventV2
+	var e eventV1
 	if err := json.Unmarshal(b, &e); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return e
 }
 
+// reply is one answer of the function, whichever shape it came in.
+type reply struct {
+	streamed bool
+	status   int
+	headers  map[string]string
+	body     string
+}
+
+// call invokes the function with ev and reads its answer whole: a
+// streamed one from the same bytes the runtime would send to API Gateway.
+func call(t *testing.T, f *function, ev eventV1) reply {
+	t.Helper()
+	out, err := f.invoke(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch r := out.(type) {
+	case responseV1:
+		return bufferedReply(r)
+	case *streamingV1:
+		defer r.Close()
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := decodeStreamed(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	t.Fatalf("the function answered a %T", out)
+	return reply{}
+}
+
+// bufferedReply reads a buffered answer. The v1 adapter answers every
+// header in multiValueHeaders, which API Gateway merges with headers.
+func bufferedReply(r responseV1) reply {
+	h := map[string]string{}
+	for k, v := range r.MultiValueHeaders {
+		h[k] = strings.Join(v, ",")
+	}
+	for k, v := range r.Headers {
+		h[k] = v
+	}
+	return reply{status: r.StatusCode, headers: h, body: r.Body}
+}
+
+// decodeStreamed splits a streamed answer as API Gateway does: the
+// prelude (JSON), eight NUL bytes, then the body.
+func decodeStreamed(b []byte) (reply, error) {
+	prelude, body, ok := bytes.Cut(b, make([]byte, 8))
+	if !ok {
+		return reply{}, fmt.Errorf("no 8-byte NUL delimiter after the prelude in %q", b)
+	}
+	var p struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+	}
+	if err := json.Unmarshal(prelude, &p); err != nil {
+		return reply{}, fmt.Errorf("prelude %q: %w", prelude, err)
+	}
+	return reply{streamed: true, status: p.StatusCode, headers: p.Headers, body: string(body)}, nil
+}
+
 func TestEventsThroughTheProxy(t *testing.T) {
-	handler, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
+	fn, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		event  string
-		status int
-		want   string
+		event    string
+		streamed bool // POST /chat is the route in STREAM mode: every answer of it streams
+		status   int
+		want     string
 	}{
-		{"chat.json", 200, `"answer":"The average close of the S\u0026P 500 in 2008 was 1,220.04, over 253 trading days."`},
-		{"health.json", 200, `"status":"ok"`},
-		{"chat-bad-body.json", 400, `"code":"invalid"`},
+		{"chat.json", true, 200, `"answer":"The average close of the S\u0026P 500 in 2008 was 1,220.04, over 253 trading days."`},
+		{"health.json", false, 200, `"status":"ok"`},
+		{"chat-bad-body.json", true, 400, `"code":"invalid"`},
 		// The function trusts only the authorizer: a header without claims is refused.
-		{"chat-no-claims.json", 401, `"code":"unauthorized"`},
-		{"conversation-other-user.json", 404, `"code":"not_found"`},
-		{"conversations.json", 200, `"conversations":[`},
+		{"chat-no-claims.json", true, 401, `"code":"unauthorized"`},
+		{"conversation-other-user.json", false, 404, `"code":"not_found"`},
+		{"conversations.json", false, 200, `"conversations":[`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.event, func(t *testing.T) {
-			resp, err := handler(context.Background(), loadEvent(t, tc.event))
-			if err != nil {
-				t.Fatal(err)
+			got := call(t, fn, loadEvent(t, tc.event))
+			if got.streamed != tc.streamed {
+				t.Errorf("streamed = %v, want %v", got.streamed, tc.streamed)
 			}
-			if resp.StatusCode != tc.status || !strings.Contains(resp.Body, tc.want) {
-				t.Fatalf("got %d %s, want %d containing %s", resp.StatusCode, resp.Body, tc.status, tc.want)
+			if got.status != tc.status || !strings.Contains(got.body, tc.want) {
+				t.Fatalf("got %d %s, want %d containing %s", got.status, got.body, tc.status, tc.want)
 			}
-			if ct := resp.Headers["Content-Type"]; ct != "application/json" {
+			if ct := got.headers["Content-Type"]; ct != "application/json" {
 				t.Fatalf("Content-Type %q", ct)
 			}
 		})
@@ -61,28 +129,55 @@ func TestEventsThroughTheProxy(t *testing.T) {
 }
 
 func TestConversationOfAnotherUserThroughEvents(t *testing.T) {
-	handler, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
+	fn, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := handler(context.Background(), loadEvent(t, "chat.json"))
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("chat: %v %d %s", err, resp.StatusCode, resp.Body)
+	chat := call(t, fn, loadEvent(t, "chat.json"))
+	if chat.status != 200 {
+		t.Fatalf("chat: %d %s", chat.status, chat.body)
 	}
 	var out struct {
 		ConversationID string `json:"conversation_id"`
 	}
-	if err := json.Unmarshal([]byte(resp.Body), &out); err != nil {
+	if err := json.Unmarshal([]byte(chat.body), &out); err != nil {
 		t.Fatal(err)
 	}
 	get := loadEvent(t, "conversation-other-user.json")
-	get.RawPath = "/conversations/" + out.ConversationID
-	get.RequestContext.HTTP.Path = get.RawPath
+	get.Path = "/conversations/" + out.ConversationID
+	get.PathParameters = map[string]string{"id": out.ConversationID}
 	for sub, status := range map[string]int{"alice": 200, "mallory": 404} {
-		get.RequestContext.Authorizer.JWT.Claims["sub"] = sub
-		resp, err := handler(context.Background(), get)
-		if err != nil || resp.StatusCode != status {
-			t.Fatalf("%s reads alice's conversation: %v %d %s, want %d", sub, err, resp.StatusCode, resp.Body, status)
+		get.RequestContext.Authorizer = map[string]any{"claims": map[string]any{"sub": sub}}
+		if got := call(t, fn, get); got.status != status {
+			t.Fatalf("%s reads alice's conversation: %d %s, want %d", sub, got.status, got.body, status)
+		}
+	}
+}
+
+func TestIdentityFromEitherAuthorizer(t *testing.T) {
+	fn, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		authorizer map[string]any
+		status     int
+	}{
+		{"cognito claims", map[string]any{"claims": map[string]any{"sub": "alice"}}, 200},
+		// functions/authorizer puts the verified sub in principalId.
+		{"lambda authorizer", map[string]any{"principalId": "alice", "integrationLatency": 12}, 200},
+		{"no authorizer", nil, 401},
+		{"claims without sub", map[string]any{"claims": map[string]any{"email": "a@example.com"}}, 401},
+		// A Cognito context wins over a principalId: the two never mix.
+		{"claims win", map[string]any{"claims": map[string]any{}, "principalId": "alice"}, 401},
+		{"invalid sub", map[string]any{"principalId": "al ice"}, 401},
+	}
+	for _, tc := range cases {
+		ev := loadEvent(t, "conversations.json")
+		ev.RequestContext.Authorizer = tc.authorizer
+		if got := call(t, fn, ev); got.status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.name, got.status, got.body, tc.status)
 		}
 	}
 }
@@ -124,7 +219,7 @@ func TestKeyComesFromTheSecretOnce(t *testing.T) {
 func TestGatewayDeadlineFromArrival(t *testing.T) {
 	arrived := time.Now().Add(-10 * time.Second) // a cold start spent 10 s before the handler ran
 	ev := loadEvent(t, "health.json")
-	ev.RequestContext.TimeEpoch = arrived.UnixMilli()
+	ev.RequestContext.RequestTimeEpoch = arrived.UnixMilli()
 	lambdaCtx, cancel := context.WithTimeout(context.Background(), 29*time.Second)
 	defer cancel()
 	ctx, stop := gatewayDeadline(lambdaCtx, ev)

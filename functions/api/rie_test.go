@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -103,9 +104,11 @@ func startEmulator(t testing.TB, rie, bootstrap string, env ...string) *emulator
 	return e
 }
 
-// invoke posts an event and decodes the function's response, retrying
-// while the emulator is not listening yet.
-func (e *emulator) invoke(t testing.TB, event []byte) responseV2 {
+// invoke posts an event and decodes the function's answer, retrying
+// while the emulator is not listening yet. The emulator buffers a
+// streamed answer and returns its bytes whole (prelude, delimiter, body),
+// so both shapes are read the same way.
+func (e *emulator) invoke(t testing.TB, event []byte) reply {
 	t.Helper()
 	var resp *http.Response
 	var err error
@@ -120,11 +123,29 @@ func (e *emulator) invoke(t testing.TB, event []byte) responseV2 {
 		t.Fatalf("invoke: %v\nlogs:\n%s", err, e.logs)
 	}
 	defer resp.Body.Close()
-	var out responseV2
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("invoke: decode the function's response (HTTP %d): %v\nlogs:\n%s", resp.StatusCode, err, e.logs)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("invoke: read the function's answer: %v\nlogs:\n%s", err, e.logs)
+	}
+	out, err := decodeAnswer(b)
+	if err != nil {
+		t.Fatalf("invoke: decode the function's answer (HTTP %d): %v\nlogs:\n%s", resp.StatusCode, err, e.logs)
 	}
 	return out
+}
+
+// decodeAnswer reads what the runtime sent: a streamed answer, or a
+// buffered one (JSON, which escapes every NUL, so it cannot hold the
+// streaming delimiter).
+func decodeAnswer(b []byte) (reply, error) {
+	if bytes.Contains(b, make([]byte, 8)) {
+		return decodeStreamed(b)
+	}
+	var r responseV1
+	if err := json.Unmarshal(b, &r); err != nil {
+		return reply{}, fmt.Errorf("%w in %q", err, b)
+	}
+	return bufferedReply(r), nil
 }
 
 func readEvent(t testing.TB, name string) []byte {
@@ -140,25 +161,69 @@ func TestUnderTheLambdaRuntimeEmulator(t *testing.T) {
 	rie := rieBinary(t)
 	em := startEmulator(t, rie, buildBootstrap(t))
 	cases := []struct {
-		event  string
-		status int
-		want   string
+		event    string
+		streamed bool // every answer of POST /chat, the route in STREAM mode
+		status   int
+		want     string
 	}{
-		{"health.json", 200, `"status":"ok"`},
-		{"chat.json", 200, `2008 was 1,220.04, over 253 trading days.`},
-		{"chat-bad-body.json", 400, `"code":"invalid"`},
-		{"chat-no-claims.json", 401, `"code":"unauthorized"`},
-		{"conversation-other-user.json", 404, `"code":"not_found"`},
-		{"conversations.json", 200, `"conversations":[{`}, // alice's chat above is listed
+		{"health.json", false, 200, `"status":"ok"`},
+		// A JSON turn on the streamed route: the JSON body in the streaming shape.
+		{"chat.json", true, 200, `2008 was 1,220.04, over 253 trading days.`},
+		{"chat-bad-body.json", true, 400, `"code":"invalid"`},
+		{"chat-no-claims.json", true, 401, `"code":"unauthorized"`},
+		{"conversation-other-user.json", false, 404, `"code":"not_found"`},
+		{"conversations.json", false, 200, `"conversations":[{`}, // alice's chat above is listed
 	}
 	for _, tc := range cases {
-		resp := em.invoke(t, readEvent(t, tc.event))
-		if resp.StatusCode != tc.status || !strings.Contains(resp.Body, tc.want) {
-			t.Errorf("%s: got %d %s, want %d containing %s", tc.event, resp.StatusCode, resp.Body, tc.status, tc.want)
+		got := em.invoke(t, readEvent(t, tc.event))
+		if got.streamed != tc.streamed || got.status != tc.status || !strings.Contains(got.body, tc.want) {
+			t.Errorf("%s: got streamed=%v %d %s, want streamed=%v %d containing %s", tc.event, got.streamed, got.status, got.body, tc.streamed, tc.status, tc.want)
+		}
+		if ct := got.headers["Content-Type"]; ct != "application/json" {
+			t.Errorf("%s: Content-Type %q, want application/json", tc.event, ct)
 		}
 	}
+	// The streamed answer, on the same instance (one build, one emulator).
+	checkStreamedChat(t, em.invoke(t, readEvent(t, "chat-stream.json")))
 	if n := strings.Count(em.logs.String(), "running on embedded defaults"); n != 1 {
 		t.Errorf("the embedded-defaults warning was logged %d times, want once:\n%s", n, em.logs)
+	}
+}
+
+// checkStreamedChat checks the answer to a REST v1 event with Cognito
+// claims that asks for the event stream (Accept: text/event-stream). The
+// emulator returns the streamed answer whole: its bytes must decode to the
+// prelude (200, text/event-stream) and an SSE body of AG-UI events that
+// ends in RUN_FINISHED, whose result is the JSON answer to the question.
+func checkStreamedChat(t *testing.T, got reply) {
+	t.Helper()
+	if !got.streamed || got.status != 200 {
+		t.Fatalf("chat-stream.json: got streamed=%v %d, want a streamed 200:\n%s", got.streamed, got.status, got.body)
+	}
+	if ct := got.headers["Content-Type"]; !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("chat-stream.json: Content-Type %q, want text/event-stream", ct)
+	}
+	var types []string
+	var last map[string]any
+	for _, block := range strings.Split(strings.TrimSpace(got.body), "\n\n") {
+		for _, line := range strings.Split(block, "\n") {
+			data, ok := strings.CutPrefix(line, "data: ")
+			if !ok {
+				continue // id:, event: or a heartbeat comment
+			}
+			last = nil
+			if err := json.Unmarshal([]byte(data), &last); err != nil {
+				t.Fatalf("event %q: %v", data, err)
+			}
+			types = append(types, fmt.Sprint(last["type"]))
+		}
+	}
+	if len(types) < 3 || types[0] != "RUN_STARTED" || types[len(types)-1] != "RUN_FINISHED" {
+		t.Fatalf("events %v, want RUN_STARTED first and RUN_FINISHED last", types)
+	}
+	result, _ := json.Marshal(last["result"])
+	if !strings.Contains(string(result), `2008 was 1,220.04, over 253 trading days.`) {
+		t.Errorf("RUN_FINISHED.result = %s, want the JSON answer", result)
 	}
 }
 

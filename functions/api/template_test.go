@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/httpapi"
@@ -44,7 +46,6 @@ func TestTemplateGlobals(t *testing.T) {
 		"Handler":       "bootstrap",
 		"Tracing":       "Active",
 		"MemorySize":    map[string]any{"Ref": "FunctionMemorySize"},
-		"Timeout":       map[string]any{"Ref": "FunctionTimeout"},
 		"Architectures": []any{"arm64"},
 	}
 	for k, want := range checks {
@@ -163,26 +164,175 @@ func TestNoSecretValueInEnvironment(t *testing.T) {
 	}
 }
 
-func TestEveryRouteIsDeclaredWithTheAuthorizer(t *testing.T) {
-	tmpl := openTemplate(t)
-	api := tmpl.Resources["HttpApi"]
-	if got := samtemplate.Path(api.Properties, "Auth", "DefaultAuthorizer"); got != "JwtAuthorizer" {
-		t.Fatalf("HttpApi default authorizer = %v, want JwtAuthorizer", got)
-	}
-	if samtemplate.Path(api.Properties, "Auth", "Authorizers", "JwtAuthorizer", "JwtConfiguration") == nil {
-		t.Fatal("JwtAuthorizer has no JwtConfiguration")
-	}
-	declared := map[string]bool{}
-	for _, ev := range samtemplate.Map(functions(tmpl)["ApiFunction"].Properties["Events"]) {
+// apiEvents returns ApiFunction's Api events by name.
+func apiEvents(t *testing.T, tmpl *samtemplate.Template) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	for name, ev := range samtemplate.Map(functions(tmpl)["ApiFunction"].Properties["Events"]) {
 		e := samtemplate.Map(ev)
-		if e["Type"] != "HttpApi" {
+		if e["Type"] != "Api" {
+			t.Errorf("event %s is of type %v; every route is an Api (REST API) event", name, e["Type"])
 			continue
 		}
-		p := samtemplate.Map(e["Properties"])
-		key := toString(p["Method"]) + " " + toString(p["Path"])
-		declared[key] = samtemplate.Path(p, "Auth", "Authorizer") != "NONE"
-		if !equal(p["ApiId"], map[string]any{"Ref": "HttpApi"}) {
-			t.Errorf("%s is not attached to HttpApi", key)
+		out[name] = samtemplate.Map(e["Properties"])
+	}
+	return out
+}
+
+func routeKey(p map[string]any) string { return toString(p["Method"]) + " " + toString(p["Path"]) }
+
+func TestTheAPIIsARegionalRESTAPI(t *testing.T) {
+	tmpl := openTemplate(t)
+	for name, r := range tmpl.Resources {
+		if r.Type == "AWS::Serverless::HttpApi" || r.Type == "AWS::ApiGatewayV2::Api" {
+			t.Errorf("%s is an HTTP API, which cannot stream; the API is a REST API", name)
+		}
+	}
+	api, ok := tmpl.Resources["Api"]
+	if !ok || api.Type != "AWS::Serverless::Api" {
+		t.Fatalf("Api is %q, want AWS::Serverless::Api", api.Type)
+	}
+	// Edge-optimized endpoints idle a stream out after 30 s.
+	if got := samtemplate.Path(api.Properties, "EndpointConfiguration", "Type"); got != "REGIONAL" {
+		t.Errorf("Api endpoint type %v, want REGIONAL", got)
+	}
+	if got := api.Properties["StageName"]; got != "Prod" {
+		t.Errorf("StageName %v, want Prod (ApiUrl and the alarms name it)", got)
+	}
+	for name, p := range apiEvents(t, tmpl) {
+		if !equal(p["RestApiId"], map[string]any{"Ref": "Api"}) {
+			t.Errorf("event %s is not attached to Api", name)
+		}
+	}
+}
+
+func TestStreamedRoutesMatchTheTemplate(t *testing.T) {
+	var streamed []string
+	for name, p := range apiEvents(t, openTemplate(t)) {
+		switch mode := p["ResponseTransferMode"]; mode {
+		case "RESPONSE_STREAM":
+			streamed = append(streamed, routeKey(p))
+		case nil, "BUFFERED":
+		default:
+			t.Errorf("event %s: ResponseTransferMode %v, want RESPONSE_STREAM or nothing", name, mode)
+		}
+	}
+	slices.Sort(streamed)
+	if want := streamedRoutes(); !slices.Equal(streamed, want) {
+		t.Fatalf("template.yaml streams %v, but the function answers %v in the streaming shape", streamed, want)
+	}
+}
+
+// seconds reads a template value as seconds: a number, or a Go duration
+// such as "290s".
+func seconds(t *testing.T, what string, v any) float64 {
+	t.Helper()
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case float64:
+		return x
+	case string:
+		if d, err := time.ParseDuration(x); err == nil {
+			return d.Seconds()
+		}
+	}
+	t.Fatalf("%s = %v (%T), want a number or a duration", what, v, v)
+	return 0
+}
+
+func TestTimeoutsAgree(t *testing.T) {
+	tmpl := openTemplate(t)
+	fn := functions(tmpl)["ApiFunction"]
+	timeout := tmpl.Globals["Function"].(map[string]any)["Timeout"]
+	if own, ok := fn.Properties["Timeout"]; ok {
+		timeout = own
+	}
+	function := seconds(t, "ApiFunction Timeout", timeout)
+	vars := samtemplate.Map(samtemplate.Path(fn.Properties, "Environment", "Variables"))
+	reserve := seconds(t, "SAVE_RESERVE", vars["SAVE_RESERVE"])
+	streamTurn := seconds(t, "STREAM_TURN_TIMEOUT", vars["STREAM_TURN_TIMEOUT"])
+	jsonTurn := seconds(t, "TURN_TIMEOUT", vars["TURN_TIMEOUT"])
+	// API Gateway's limit for a buffered integration; 15 minutes for a streamed one.
+	const buffered, streamedMax = 29.0, 900.0
+	found := 0
+	for name, p := range apiEvents(t, tmpl) {
+		if p["ResponseTransferMode"] != "RESPONSE_STREAM" {
+			if ms, ok := p["TimeoutInMillis"]; ok && seconds(t, name+" TimeoutInMillis", ms)/1000 > buffered {
+				t.Errorf("%s: a buffered integration times out at %v ms, over API Gateway's %v s", name, ms, buffered)
+			}
+			continue
+		}
+		found++
+		ms, ok := p["TimeoutInMillis"]
+		if !ok {
+			t.Errorf("%s streams but keeps the default 29 s integration timeout", name)
+			continue
+		}
+		integration := seconds(t, name+" TimeoutInMillis", ms) / 1000
+		if integration > streamedMax {
+			t.Errorf("%s: integration timeout %v s, over the 15 minutes a stream may last", name, integration)
+		}
+		if function < integration {
+			t.Errorf("function timeout %v s < %s's integration timeout %v s: the function would end before API Gateway stops waiting", function, name, integration)
+		}
+		if integration < streamTurn+reserve {
+			t.Errorf("%s: integration timeout %v s < STREAM_TURN_TIMEOUT + SAVE_RESERVE (%v s + %v s): the client would lose the end of a turn", name, integration, streamTurn, reserve)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no streamed route to check")
+	}
+	if jsonTurn+reserve > buffered {
+		t.Errorf("TURN_TIMEOUT + SAVE_RESERVE = %v s, over API Gateway's %v s for a buffered answer", jsonTurn+reserve, buffered)
+	}
+	if function > streamedMax {
+		t.Errorf("function timeout %v s, over Lambda's 900 s", function)
+	}
+}
+
+func TestEveryRouteIsDeclaredWithTheAuthorizer(t *testing.T) {
+	tmpl := openTemplate(t)
+	body := samtemplate.Map(tmpl.Resources["Api"].Properties["DefinitionBody"])
+	// One authorizer, whose kind the JwtIssuer parameter picks: the user
+	// pool's, or the Lambda authorizer of functions/authorizer.
+	def := samtemplate.Map(samtemplate.Path(body, "securityDefinitions", "Authorizer"))
+	if def["name"] != "Authorization" || def["in"] != "header" {
+		t.Errorf("the authorizer reads %v in %v, want the Authorization header", def["name"], def["in"])
+	}
+	branches, _ := samtemplate.Map(def["x-amazon-apigateway-authorizer"])["Fn::If"].([]any)
+	if len(branches) != 3 || branches[0] != "CreateUserPool" {
+		t.Fatalf("x-amazon-apigateway-authorizer = %v, want Fn::If on CreateUserPool", def["x-amazon-apigateway-authorizer"])
+	}
+	cognito, lambda := samtemplate.Map(branches[1]), samtemplate.Map(branches[2])
+	if cognito["type"] != "cognito_user_pools" || !equal(cognito["providerARNs"], []any{map[string]any{"Fn::GetAtt": []any{"UserPool", "Arn"}}}) {
+		t.Errorf("with no JwtIssuer the authorizer is %v, want the stack's user pool", cognito)
+	}
+	if uri := fmtAny(lambda["authorizerUri"]); lambda["type"] != "token" || !strings.Contains(uri, "${AuthorizerFunction.Arn}") {
+		t.Errorf("with JwtIssuer the authorizer is %v, want a token authorizer calling AuthorizerFunction", lambda)
+	}
+	if _, ok := tmpl.Resources["AuthorizerPermission"]; !ok {
+		t.Error("API Gateway has no permission to call AuthorizerFunction")
+	}
+	// Without MergeDefinitions SAM adds no event's integration to an inline
+	// DefinitionBody, and every route would answer 500.
+	if got := tmpl.Resources["Api"].Properties["MergeDefinitions"]; got != true {
+		t.Errorf("Api MergeDefinitions = %v, want true", got)
+	}
+	if samtemplate.Path(tmpl.Resources["Api"].Properties, "Auth") != nil {
+		t.Error("Api also declares SAM Auth; the authorizer lives in DefinitionBody only, so the two cannot disagree")
+	}
+
+	declared := map[string]bool{}
+	for name, p := range apiEvents(t, tmpl) {
+		key := routeKey(p)
+		method := samtemplate.Map(samtemplate.Path(body, "paths", toString(p["Path"]), strings.ToLower(toString(p["Method"]))))
+		if _, ok := samtemplate.Map(samtemplate.Path(body, "paths", toString(p["Path"])))[strings.ToLower(toString(p["Method"]))]; !ok {
+			t.Errorf("event %s (%s) has no method in DefinitionBody, so it would have no authorizer decision", name, key)
+		}
+		declared[key] = equal(method["security"], []any{map[string]any{"Authorizer": []any{}}})
+		if method["x-amazon-apigateway-integration"] != nil {
+			t.Errorf("%s: DefinitionBody declares an integration; the Api event adds it", key)
 		}
 	}
 	for _, r := range httpapi.Routes() {
@@ -220,6 +370,13 @@ func TestIAMIsLeastPrivilege(t *testing.T) {
 	statements := 0
 	for name, r := range tmpl.Resources {
 		if r.Type != "AWS::IAM::Role" {
+			continue
+		}
+		if principal := fmtAny(samtemplate.Path(r.Properties, "AssumeRolePolicyDocument", "Statement")); strings.Contains(principal, "apigateway.amazonaws.com") {
+			// API Gateway's account-wide logging role: that one policy only.
+			if arns := samtemplate.List(r.Properties["ManagedPolicyArns"]); len(arns) != 1 || !strings.Contains(fmtAny(arns[0]), "AmazonAPIGatewayPushToCloudWatchLogs") || r.Properties["Policies"] != nil {
+				t.Errorf("%s, API Gateway's role, has %v; it needs AmazonAPIGatewayPushToCloudWatchLogs alone", name, arns)
+			}
 			continue
 		}
 		for _, arn := range samtemplate.List(r.Properties["ManagedPolicyArns"]) {
@@ -274,11 +431,101 @@ func policyStatements(policies any) []map[string]any {
 }
 
 func TestOutputs(t *testing.T) {
-	out := openTemplate(t).Outputs
-	for _, k := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "ConversationsTableName"} {
+	tmpl := openTemplate(t)
+	out := tmpl.Outputs
+	for _, k := range []string{"ApiUrl", "UserPoolId", "UserPoolClientId", "ConversationsTableName", "AlarmTopicArn", "DashboardUrl"} {
 		if _, ok := out[k]; !ok {
 			t.Errorf("template.yaml lacks output %s", k)
 		}
+	}
+	want := fmt.Sprintf("https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/%s/", tmpl.Resources["Api"].Properties["StageName"])
+	if got := samtemplate.Path(out["ApiUrl"], "Value", "Fn::Sub"); got != want {
+		t.Errorf("ApiUrl = %v, want the stage's URL %s", got, want)
+	}
+}
+
+// restMetrics are the metrics a REST API publishes (AWS/ApiGateway, by
+// ApiName and Stage). An HTTP API's (4xx, 5xx, by ApiId) stay empty.
+var restMetrics = []string{"4XXError", "5XXError", "CacheHitCount", "CacheMissCount", "Count", "IntegrationLatency", "Latency"}
+
+func TestAlarmsWatchTheRESTAPI(t *testing.T) {
+	tmpl := openTemplate(t)
+	api := tmpl.Resources["Api"].Properties
+	wantDims := fmtAny([]any{
+		map[string]any{"Name": "ApiName", "Value": api["Name"]},
+		map[string]any{"Name": "Stage", "Value": api["StageName"]},
+	})
+	n := 0
+	check := func(alarm string, m map[string]any) {
+		if m["Namespace"] != "AWS/ApiGateway" {
+			return
+		}
+		n++
+		if name := toString(m["MetricName"]); !slices.Contains(restMetrics, name) {
+			t.Errorf("%s watches %s, which a REST API does not publish (it has %v)", alarm, name, restMetrics)
+		}
+		if got := fmtAny(m["Dimensions"]); got != wantDims {
+			t.Errorf("%s: dimensions %s, want %s (the Api's Name and stage)", alarm, got, wantDims)
+		}
+	}
+	for name, r := range tmpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		check(name, r.Properties)
+		for _, q := range samtemplate.List(r.Properties["Metrics"]) {
+			check(name, samtemplate.Map(samtemplate.Path(q, "MetricStat", "Metric")))
+		}
+	}
+	if n == 0 {
+		t.Fatal("no alarm watches the API")
+	}
+
+	// The dashboard's API widgets, in CloudWatch's shorthand rows:
+	// [namespace, metric, dim, value, ..., {options}] where "." repeats the
+	// row above.
+	body, _ := samtemplate.Path(tmpl.Resources["Dashboard"].Properties, "DashboardBody", "Fn::Sub").(string)
+	var dash struct {
+		Widgets []struct {
+			Properties struct {
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(body), &dash); err != nil {
+		t.Fatalf("DashboardBody: %v", err)
+	}
+	seen := 0
+	for _, w := range dash.Widgets {
+		var prev []any
+		for _, row := range w.Properties.Metrics {
+			if len(row) > 0 && row[0] == "..." {
+				continue // the row above, with other options
+			}
+			full := slices.Clone(row)
+			for i := range full {
+				if full[i] == "." && i < len(prev) {
+					full[i] = prev[i]
+				}
+			}
+			prev = full
+			if len(full) < 2 || full[0] != "AWS/ApiGateway" {
+				continue
+			}
+			seen++
+			if name := toString(full[1]); !slices.Contains(restMetrics, name) {
+				t.Errorf("the dashboard plots %s, which a REST API does not publish", name)
+			}
+			if len(full) < 6 || full[2] != "ApiName" || full[3] != "${AWS::StackName}-api" || full[4] != "Stage" || full[5] != api["StageName"] {
+				t.Errorf("the dashboard plots %v, want ApiName ${AWS::StackName}-api and Stage %v", full, api["StageName"])
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("the dashboard plots nothing of the API")
+	}
+	if fmtAny(api["Name"]) != fmtAny(map[string]any{"Fn::Sub": "${AWS::StackName}-api"}) {
+		t.Errorf("Api Name %v; the dashboard names ${AWS::StackName}-api", api["Name"])
 	}
 }
 

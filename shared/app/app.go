@@ -34,6 +34,7 @@ type Deps struct {
 	// LocalTokens signs tokens for the page's sign-in form: set only by the
 	// local server, which verifies its own tokens; never in Lambda.
 	LocalTokens httpapi.TokenIssuer
+	NewID       func() string // conversation and run ids; random UUIDs when nil
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -65,6 +66,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if deps.NewID == nil {
+		deps.NewID = uuid.NewString
+	}
 	a := &App{}
 	switch {
 	case deps.Warehouse != nil:
@@ -73,7 +77,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 			return nil, fmt.Errorf("app.New: WEAVIATE_API_KEY_SECRET_ARN is set but the key was not read from it")
 		}
 		w, err := weaviate.New(weaviate.Options{
-			URL: cfg.Weaviate.URL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
+			URL: cfg.Weaviate.URL, GRPCURL: cfg.Weaviate.GRPCURL, APIKey: cfg.Weaviate.APIKey, Timeout: cfg.Weaviate.Timeout,
 			RowCap: cfg.Limits.RowCap, Collections: cfg.Weaviate.Collections, Now: deps.Now,
 		})
 		if err != nil {
@@ -139,7 +143,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	}
 	h, err := httpapi.New(httpapi.Options{
 		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
-		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
+		Logger: deps.Logger, NewID: deps.NewID, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
 		Meter: deps.Meter, UserLimits: cfg.UserLimits, TurnTokens: cfg.Limits.MaxTotalTokens,
@@ -147,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 			LocalTokens: deps.LocalTokens,
 			Cognito:     httpapi.CognitoLogin{Domain: cfg.Cognito.Domain, ClientID: cfg.Cognito.ClientID},
 		},
+		StreamTurnTimeout: cfg.StreamTurnTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)

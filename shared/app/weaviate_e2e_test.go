@@ -23,12 +23,14 @@ import (
 func weaviateWarehouse(t *testing.T) *weaviate.Warehouse {
 	t.Helper()
 	url := chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
+	grpcAddr := chattest.ServerEnv(t, "WEAVIATE_TEST_GRPC_ADDR", "scripts/start-weaviate.sh")
 	// The allow-list keeps out collections other tests create on the same
 	// server, so the schema the agent describes is the sample's alone.
-	w, err := weaviate.New(weaviate.Options{URL: url, Timeout: time.Minute, Collections: []string{sample.SP500, sample.Stocks}})
+	w, err := weaviate.New(weaviate.Options{URL: url, GRPCURL: grpcAddr, Timeout: time.Minute, Collections: []string{sample.SP500, sample.Stocks}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { w.Close() })
 	ds, err := sample.Load()
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
-// Package auth verifies and issues the HS256 JSON Web Tokens of local runs.
-// In Lambda, API Gateway's JWT authorizer verifies tokens before the
-// function runs and the user comes from its claims instead (see
-// functions/api), so nothing here runs there.
+// Package auth verifies and issues the HS256 JSON Web Tokens of local runs,
+// and verifies the tokens of an OpenID Connect issuer (Issuer) for the
+// API's Lambda authorizer. In the API function API Gateway's authorizer has
+// verified the token before it runs, and the user comes from its claims
+// instead (see functions/api).
 package auth
 
 import (

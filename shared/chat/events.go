@@ -45,7 +45,8 @@ type Event struct {
 // RunInfo identifies the turn an event stream is about.
 type RunInfo struct {
 	ConversationID string `json:"conversation_id"`
-	Turn           int    `json:"turn"` // 1-based position in the conversation
+	Turn           int    `json:"turn"`             // 1-based position in the conversation
+	RunID          string `json:"run_id,omitempty"` // names this attempt at the turn, so a stream or a job can be told apart from a retry
 }
 
 // StepInfo is one model request of the turn.

@@ -29,6 +29,10 @@ type Config struct {
 	// unlimited) bound each user across all their turns.
 	UserLimits chat.UserLimits
 
+	// StreamTurnTimeout (STREAM_TURN_TIMEOUT, default 5m) is the deadline
+	// of a streamed turn; in Lambda the invocation's end comes first.
+	StreamTurnTimeout time.Duration
+
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
 
 	OpenAI OpenAI
@@ -57,6 +61,7 @@ type Cognito struct {
 // embedded sample data is served.
 type Weaviate struct {
 	URL          string        // WEAVIATE_URL: scheme and host, such as http://127.0.0.1:8080
+	GRPCURL      string        // WEAVIATE_GRPC_URL: the gRPC API as host:port or URL; empty derives it from URL
 	APIKey       string        // WEAVIATE_API_KEY (local runs)
 	KeySecretARN string        // WEAVIATE_API_KEY_SECRET_ARN: Secrets Manager secret holding the key (Lambda)
 	Collections  []string      // WEAVIATE_COLLECTIONS: comma-separated allow-list; empty allows all
@@ -106,6 +111,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),
 		Weaviate: Weaviate{
 			URL:          strings.TrimSpace(getenv("WEAVIATE_URL")),
+			GRPCURL:      strings.TrimSpace(getenv("WEAVIATE_GRPC_URL")),
 			APIKey:       strings.TrimSpace(getenv("WEAVIATE_API_KEY")),
 			KeySecretARN: strings.TrimSpace(getenv("WEAVIATE_API_KEY_SECRET_ARN")),
 			Collections:  list(getenv("WEAVIATE_COLLECTIONS")),
@@ -123,6 +129,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Temperature:     p.optionalFloat("OPENAI_TEMPERATURE", 0, 2),
 			MaxOutputTokens: p.int("OPENAI_MAX_OUTPUT_TOKENS", 0, 0, 1_000_000),
 		},
+	}
+	c.StreamTurnTimeout = p.duration("STREAM_TURN_TIMEOUT", httpapi.DefaultStreamTurnTimeout)
+	if c.SaveReserve >= c.StreamTurnTimeout {
+		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than STREAM_TURN_TIMEOUT=%s, or every streamed turn starts past its deadline", c.SaveReserve, c.StreamTurnTimeout))
 	}
 	if c.SaveReserve >= c.TurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))
@@ -204,4 +214,33 @@ func (p *parser) level(name string) slog.Level {
 		p.errs = append(p.errs, fmt.Errorf("%s=%q: want debug, info, warn or error", name, v))
 	}
 	return l
+}
+
+// Authorizer is the setting of the API's Lambda authorizer
+// (functions/authorizer), deployed when the stack trusts another identity
+// provider than its own user pool.
+type Authorizer struct {
+	Issuer   string     // JWT_ISSUER: the provider's issuer URL, exactly as its tokens' iss
+	Audience string     // JWT_AUDIENCE: the aud its tokens carry for this API
+	LogLevel slog.Level // LOG_LEVEL
+}
+
+// AuthorizerFromEnv reads the authorizer's settings through getenv.
+func AuthorizerFromEnv(getenv func(string) string) (Authorizer, error) {
+	p := parser{getenv: getenv}
+	a := Authorizer{
+		Issuer:   strings.TrimSpace(getenv("JWT_ISSUER")),
+		Audience: strings.TrimSpace(getenv("JWT_AUDIENCE")),
+		LogLevel: p.level("LOG_LEVEL"),
+	}
+	if a.Issuer == "" {
+		p.errs = append(p.errs, errors.New("JWT_ISSUER is empty: set it to the identity provider's issuer URL (template parameter JwtIssuer)"))
+	}
+	if a.Audience == "" {
+		p.errs = append(p.errs, errors.New("JWT_AUDIENCE is empty: set it to the audience the provider's tokens carry (template parameter JwtAudience)"))
+	}
+	if len(p.errs) > 0 {
+		return Authorizer{}, errors.Join(p.errs...)
+	}
+	return a, nil
 }

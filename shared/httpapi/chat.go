@@ -54,12 +54,14 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		s.writeError(w, r, err)
 		return
 	}
-	ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
+	// A streamed turn gets its own context and deadline and reports to
+	// the stream; stream is nil for a JSON answer.
+	ctx, cancel, stream := s.turnContext(w, r, req.ConversationID, history)
 	defer cancel()
 	res, err := s.Agent.Run(ctx, history, req.Message)
 	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.replyError(w, r, stream, err)
 		return
 	}
 
@@ -81,10 +83,20 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 			// The store, not the turn, ran out of time: a store problem.
 			err = chat.Wrap(err, chat.CodeUnavailable, "httpapi.chat", "the conversation store did not answer in time; the answer was not saved, try again")
 		}
-		s.writeError(w, r, err)
+		s.replyError(w, r, stream, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, chatResponse{ConversationID: stored.ConversationID, turnResponse: newTurnResponse(stored)})
+	if stream != nil {
+		stream.finish(stored)
+		return
+	}
+	writeJSON(w, http.StatusOK, newChatResponse(stored))
+}
+
+// newChatResponse is the answer of POST /chat for the stored turn t, as
+// JSON and as RUN_FINISHED's result.
+func newChatResponse(t chat.Turn) chatResponse {
+	return chatResponse{ConversationID: t.ConversationID, turnResponse: newTurnResponse(t)}
 }
 
 // decodeChat reads and validates the body of POST /chat.

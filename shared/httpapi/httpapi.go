@@ -54,6 +54,13 @@ type Options struct {
 	HistoryTurns    int           // earlier turns loaded for a follow-up (default 20)
 	MaxListLimit    int           // largest page of GET /conversations (default 100)
 
+	// StreamTurnTimeout is a streamed turn's deadline when the request has
+	// none sooner (default 5 min).
+	StreamTurnTimeout time.Duration
+	// Heartbeat is the longest a stream stays silent: a comment line is
+	// sent when nothing else was for this long (default 15 s).
+	Heartbeat time.Duration
+
 	Page PageOptions // the chat page's sign-in (see page.go)
 }
 
@@ -65,6 +72,9 @@ const (
 	DefaultMaxMessageChars = 8000
 	DefaultHistoryTurns    = 20
 	DefaultMaxListLimit    = 100
+
+	DefaultStreamTurnTimeout = 5 * time.Minute
+	DefaultHeartbeat         = 15 * time.Second
 )
 
 // server holds only configuration and clients; each request's state lives
@@ -90,6 +100,8 @@ func New(opts Options) (http.Handler, error) {
 	setDefault(&opts.MaxMessageChars, DefaultMaxMessageChars)
 	setDefault(&opts.HistoryTurns, DefaultHistoryTurns)
 	setDefault(&opts.MaxListLimit, DefaultMaxListLimit)
+	setDefault(&opts.StreamTurnTimeout, DefaultStreamTurnTimeout)
+	setDefault(&opts.Heartbeat, DefaultHeartbeat)
 	s := &server{Options: opts}
 
 	mux := http.NewServeMux()

@@ -60,6 +60,7 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 		}
 	} else {
 		out = chat.Message{Role: chat.RoleAssistant, Content: p.answer(toolResults(turn))}
+		streamText(req.OnText, out.Content)
 	}
 	in := chat.EstimateMessages(req.Messages)
 	for _, t := range req.Tools {

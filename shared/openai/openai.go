@@ -191,7 +191,13 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 		if ctx.Err() != nil {
 			return chat.ModelResponse{}, deadlineError(ctx, attempt-1)
 		}
-		resp, f := m.attempt(ctx, params)
+		var resp chat.ModelResponse
+		var f *failure
+		if req.OnText != nil {
+			resp, f = m.attemptStream(ctx, params, req.OnText)
+		} else {
+			resp, f = m.attempt(ctx, params)
+		}
 		if f == nil {
 			return resp, nil
 		}

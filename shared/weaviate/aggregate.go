@@ -2,10 +2,10 @@ package weaviate
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 
-	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -31,31 +31,30 @@ func (w *Warehouse) Aggregate(ctx context.Context, a chat.Aggregation) (chat.Tab
 		return chat.Table{}, err
 	}
 
-	agg := w.client.GraphQL().Aggregate().WithClassName(c.Name).WithFields(aggregateFields(a)...)
-	if where != nil {
-		agg = agg.WithWhere(where)
-	}
+	req := &pb.AggregateRequest{Collection: c.Name, ObjectsCount: true, Aggregations: aggregations(c, a), Filters: where}
 	if a.GroupBy != "" {
-		// Weaviate keeps only the 100 largest groups unless told otherwise,
-		// and which ones survive depends on counts, not on the requested
-		// order; ask for one more than we accept so a cut is detected,
-		// never silently sorted and returned as if complete.
-		agg = agg.WithGroupBy(a.GroupBy).WithLimit(w.maxGroups + 1)
+		// Weaviate keeps only the largest groups unless told otherwise, and
+		// which ones survive depends on counts, not on the requested order;
+		// ask for one more than we accept so a cut is detected, never
+		// silently sorted and returned as if complete.
+		limit := uint32(w.maxGroups + 1)
+		req.GroupBy = &pb.AggregateRequest_GroupBy{Collection: c.Name, Property: a.GroupBy}
+		req.Limit = &limit
 	}
-	var rows []aggregateRow
-	err = w.call(ctx, "aggregate", c.Name, func(ctx context.Context) error {
-		resp, err := agg.Do(ctx)
-		if err != nil {
-			return err
-		}
-		if err := w.graphQLError(resp); err != nil {
-			return err
-		}
-		return decodeClass(resp, "Aggregate", c.Name, &rows)
-	})
+	reply, err := w.aggregate(ctx, "aggregate", c.Name, req)
 	if err != nil {
 		return chat.Table{}, err
 	}
+	var rows []aggregateRow
+	switch r := reply.Result.(type) {
+	case *pb.AggregateReply_SingleResult:
+		rows = []aggregateRow{{count: r.SingleResult.ObjectsCount, stats: r.SingleResult.Aggregations}}
+	case *pb.AggregateReply_GroupedResults:
+		for _, g := range r.GroupedResults.GetGroups() {
+			rows = append(rows, aggregateRow{count: g.ObjectsCount, stats: g.Aggregations, group: g.GroupedBy})
+		}
+	}
+	// No result at all is what Weaviate answers when nothing matched.
 	if a.GroupBy != "" && len(rows) > w.maxGroups {
 		return chat.Table{}, chat.Errorf(chat.CodeInvalid,
 			"group_by %q yields more than %d groups; add filters or group by a field with fewer values", a.GroupBy, w.maxGroups)
@@ -93,104 +92,146 @@ func metricRowZero(a chat.Aggregation) []any {
 	return row
 }
 
-// aggregateFields selects meta.count (the count metric, and the size of
-// each group), the group value, and per metric field its count (to tell an
-// undefined metric from zero) and the requested statistics.
-func aggregateFields(a chat.Aggregation) []graphql.Field {
-	fields := []graphql.Field{{Name: "meta", Fields: []graphql.Field{{Name: "count"}}}}
-	if a.GroupBy != "" {
-		fields = append(fields, graphql.Field{Name: "groupedBy", Fields: []graphql.Field{{Name: "value"}}})
-	}
+// aggregations asks, per metric field, for its count (to tell an
+// undefined metric from zero) and the requested statistics. Ints are asked
+// for as ints, so their sum, minimum and maximum come back as int64.
+func aggregations(c chat.Collection, a chat.Aggregation) []*pb.AggregateRequest_Aggregation {
 	var order []string
-	stats := map[string][]string{}
+	ops := map[string][]chat.MetricOp{}
 	for _, m := range a.Metrics {
 		if m.Op == chat.MetricCount {
 			continue
 		}
-		if _, seen := stats[m.Field]; !seen {
+		if _, seen := ops[m.Field]; !seen {
 			order = append(order, m.Field)
-			stats[m.Field] = []string{"count"}
 		}
-		stats[m.Field] = append(stats[m.Field], statName(m.Op))
+		ops[m.Field] = append(ops[m.Field], m.Op)
 	}
-	for _, f := range order {
-		sub := make([]graphql.Field, len(stats[f]))
-		for i, s := range stats[f] {
-			sub[i] = graphql.Field{Name: s}
+	out := make([]*pb.AggregateRequest_Aggregation, 0, len(order))
+	for _, name := range order {
+		var want [5]bool // count, mean, min, max, sum
+		want[0] = true
+		for _, op := range ops[name] {
+			switch op {
+			case chat.MetricMean:
+				want[1] = true
+			case chat.MetricMin:
+				want[2] = true
+			case chat.MetricMax:
+				want[3] = true
+			case chat.MetricSum:
+				want[4] = true
+			}
 		}
-		fields = append(fields, graphql.Field{Name: f, Fields: sub})
+		agg := &pb.AggregateRequest_Aggregation{Property: name}
+		if f, _ := c.Field(name); f.Type == chat.TypeInt {
+			agg.Aggregation = &pb.AggregateRequest_Aggregation_Int{Int: &pb.AggregateRequest_Aggregation_Integer{
+				Count: want[0], Mean: want[1], Minimum: want[2], Maximum: want[3], Sum: want[4]}}
+		} else {
+			agg.Aggregation = &pb.AggregateRequest_Aggregation_Number_{Number: &pb.AggregateRequest_Aggregation_Number{
+				Count: want[0], Mean: want[1], Minimum: want[2], Maximum: want[3], Sum: want[4]}}
+		}
+		out = append(out, agg)
 	}
-	return fields
+	return out
 }
 
-// statName is Weaviate's name of a metric.
-func statName(op chat.MetricOp) string {
-	switch op {
-	case chat.MetricMin:
-		return "minimum"
-	case chat.MetricMax:
-		return "maximum"
-	}
-	return string(op) // mean, sum
+// aggregateRow is the overall result or one group of an Aggregate answer.
+type aggregateRow struct {
+	count *int64
+	stats *pb.AggregateReply_Aggregations
+	group *pb.AggregateReply_Group_GroupedBy
 }
 
-// aggregateRow is one row of an Aggregate answer: meta, groupedBy and one
-// object of statistics per property.
-type aggregateRow map[string]json.RawMessage
-
+// propStats are the statistics of one property, ints and numbers alike:
+// a nil pointer is a statistic Weaviate did not send.
 type propStats struct {
-	Count   *float64 `json:"count"`
-	Mean    *float64 `json:"mean"`
-	Minimum *float64 `json:"minimum"`
-	Maximum *float64 `json:"maximum"`
-	Sum     *float64 `json:"sum"`
+	Count                  *int64
+	Mean                   *float64
+	Minimum, Maximum, Sum  *float64
+	IntMin, IntMax, IntSum *int64
 }
 
-func (r aggregateRow) count() (int, error) {
-	var meta struct {
-		Count *float64 `json:"count"`
+func (r aggregateRow) objects() (int64, error) {
+	if r.count == nil {
+		return 0, errors.New("aggregate answer lacks objects_count")
 	}
-	if err := json.Unmarshal(r["meta"], &meta); err != nil || meta.Count == nil {
-		return 0, fmt.Errorf("aggregate answer lacks meta.count: %s", r["meta"])
+	return *r.count, nil
+}
+
+// property returns the statistics of the property name.
+func (r aggregateRow) property(name string) (propStats, error) {
+	for _, a := range r.stats.GetAggregations() {
+		if a.GetProperty() != name {
+			continue
+		}
+		switch k := a.Aggregation.(type) {
+		case *pb.AggregateReply_Aggregations_Aggregation_Int:
+			i := k.Int
+			return propStats{Count: i.Count, Mean: i.Mean, IntMin: i.Minimum, IntMax: i.Maximum, IntSum: i.Sum}, nil
+		case *pb.AggregateReply_Aggregations_Aggregation_Number_:
+			n := k.Number
+			return propStats{Count: n.Count, Mean: n.Mean, Minimum: n.Minimum, Maximum: n.Maximum, Sum: n.Sum}, nil
+		}
+		return propStats{}, fmt.Errorf("statistics of %s are %T, want numbers", name, a.Aggregation)
 	}
-	n, err := toInt(*meta.Count)
-	return int(n), err
+	return propStats{}, fmt.Errorf("aggregate answer lacks the statistics of %s", name)
+}
+
+// groupValue is the value a group stands for, in the Go type of its field.
+func groupValue(f chat.Field, g *pb.AggregateReply_Group_GroupedBy) (any, error) {
+	if g == nil {
+		return nil, errors.New("aggregate answer lacks grouped_by")
+	}
+	switch v := g.Value.(type) {
+	case *pb.AggregateReply_Group_GroupedBy_Text:
+		return parseGroupValue(f.Type, v.Text)
+	case *pb.AggregateReply_Group_GroupedBy_Int:
+		if f.Type == chat.TypeInt {
+			return v.Int, nil
+		}
+		if f.Type == chat.TypeNumber {
+			return float64(v.Int), nil
+		}
+	case *pb.AggregateReply_Group_GroupedBy_Number:
+		switch f.Type {
+		case chat.TypeNumber:
+			return v.Number, nil
+		case chat.TypeInt:
+			return toInt(v.Number)
+		}
+	case *pb.AggregateReply_Group_GroupedBy_Boolean:
+		if f.Type == chat.TypeBoolean {
+			return v.Boolean, nil
+		}
+	}
+	return nil, fmt.Errorf("a %T group value for a %s field", g.Value, f.Type)
 }
 
 func aggregateCells(c chat.Collection, a chat.Aggregation, r aggregateRow) ([]any, error) {
 	var row []any
 	if a.GroupBy != "" {
-		var g struct {
-			Value *string `json:"value"`
-		}
-		if err := json.Unmarshal(r["groupedBy"], &g); err != nil || g.Value == nil {
-			return nil, fmt.Errorf("aggregate answer lacks groupedBy.value: %s", r["groupedBy"])
-		}
 		f, _ := c.Field(a.GroupBy)
-		v, err := parseGroupValue(f.Type, *g.Value)
+		v, err := groupValue(f, r.group)
 		if err != nil {
-			return nil, fmt.Errorf("group value %q of %s: %w", *g.Value, f.Name, err)
+			return nil, fmt.Errorf("group value of %s: %w", f.Name, err)
 		}
 		row = append(row, v)
 	}
 	for _, m := range a.Metrics {
 		if m.Op == chat.MetricCount {
-			n, err := r.count()
+			n, err := r.objects()
 			if err != nil {
 				return nil, err
 			}
-			row = append(row, int64(n))
+			row = append(row, n)
 			continue
 		}
-		var s propStats
-		if err := json.Unmarshal(r[m.Field], &s); err != nil {
-			return nil, fmt.Errorf("statistics of %s: %w", m.Field, err)
-		}
-		v, err := metricCell(c, m, s)
+		s, err := r.property(m.Field)
 		if err != nil {
 			return nil, err
 		}
-		row = append(row, v)
+		row = append(row, metricCell(c, m, s))
 	}
 	return row, nil
 }
@@ -198,9 +239,24 @@ func aggregateCells(c chat.Collection, a chat.Aggregation, r aggregateRow) ([]an
 // metricCell is one metric: nil when the field has no values in the group
 // (the metric is undefined, not zero), int64 for min, max and sum of an int
 // field, float64 otherwise.
-func metricCell(c chat.Collection, m chat.Metric, s propStats) (any, error) {
+func metricCell(c chat.Collection, m chat.Metric, s propStats) any {
 	if s.Count == nil || *s.Count == 0 {
-		return nil, nil
+		return nil
+	}
+	if f, _ := c.Field(m.Field); f.Type == chat.TypeInt && m.Op != chat.MetricMean {
+		var p *int64
+		switch m.Op {
+		case chat.MetricMin:
+			p = s.IntMin
+		case chat.MetricMax:
+			p = s.IntMax
+		case chat.MetricSum:
+			p = s.IntSum
+		}
+		if p == nil {
+			return nil
+		}
+		return *p
 	}
 	var p *float64
 	switch m.Op {
@@ -214,10 +270,7 @@ func metricCell(c chat.Collection, m chat.Metric, s propStats) (any, error) {
 		p = s.Sum
 	}
 	if p == nil {
-		return nil, nil
+		return nil
 	}
-	if f, _ := c.Field(m.Field); f.Type == chat.TypeInt && m.Op != chat.MetricMean {
-		return toInt(*p)
-	}
-	return *p, nil
+	return *p
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // benchmark runs op b.N times against the sample on the test Weaviate and
-// reports the median latency next to the mean (ns/op).
+// reports the median latency next to the mean (ns/op). The names and
+// questions are those of the GraphQL adapter's benchmarks, so running both
+// against one server compares the two APIs.
 func benchmark(b *testing.B, op func(context.Context, *weaviate.Warehouse) error) {
 	w, _ := sampleWarehouse(b, weaviate.Options{})
 	ctx := context.Background()
@@ -32,7 +34,7 @@ func benchmark(b *testing.B, op func(context.Context, *weaviate.Warehouse) error
 	b.ReportMetric(float64(took[len(took)/2].Nanoseconds()), "p50-ns")
 }
 
-// A page of rows with no int beyond 32 bits: one request.
+// A page of rows: one Search.
 func BenchmarkQuerySmall(b *testing.B) {
 	benchmark(b, func(ctx context.Context, w *weaviate.Warehouse) error {
 		_, err := w.Query(ctx, chat.Query{Collection: "Stocks", Filters: []chat.Filter{
@@ -41,8 +43,8 @@ func BenchmarkQuerySmall(b *testing.B) {
 	})
 }
 
-// A year of daily rows with volumes beyond 32 bits: the Get, then the
-// Aggregate that fills the int64 volumes.
+// A year of daily rows with volumes beyond 32 bits: one Search (GraphQL
+// needed a second request to fill the volumes).
 func BenchmarkQueryYear(b *testing.B) {
 	benchmark(b, func(ctx context.Context, w *weaviate.Warehouse) error {
 		_, err := w.Query(ctx, chat.Query{Collection: "SP500", Fields: []string{"date", "close", "volume"},
@@ -51,7 +53,7 @@ func BenchmarkQueryYear(b *testing.B) {
 	})
 }
 
-// A full page (the row cap) of a larger result: the Get and the count.
+// A full page (the row cap) of a larger result: the Search and the count.
 func BenchmarkQueryPage(b *testing.B) {
 	benchmark(b, func(ctx context.Context, w *weaviate.Warehouse) error {
 		_, err := w.Query(ctx, chat.Query{Collection: "SP500", Fields: []string{"date", "close"}, Sort: []chat.Sort{{Field: "close", Desc: true}}})
@@ -59,6 +61,7 @@ func BenchmarkQueryPage(b *testing.B) {
 	})
 }
 
+// Count, mean and max over a year.
 func BenchmarkAggregateOverall(b *testing.B) {
 	benchmark(b, func(ctx context.Context, w *weaviate.Warehouse) error {
 		_, err := w.Aggregate(ctx, chat.Aggregation{Collection: "SP500",
@@ -68,6 +71,7 @@ func BenchmarkAggregateOverall(b *testing.B) {
 	})
 }
 
+// The 244 months of the S&P 500, top 10 by volume.
 func BenchmarkAggregateGroupBy(b *testing.B) {
 	benchmark(b, func(ctx context.Context, w *weaviate.Warehouse) error {
 		_, err := w.Aggregate(ctx, chat.Aggregation{Collection: "SP500", GroupBy: "month",

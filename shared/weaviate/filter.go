@@ -5,24 +5,24 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/weaviate/weaviate-go-client/v4/weaviate/filters"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
 
 	"github.com/datachat/datachat/shared/chat"
 )
 
 // buildWhere turns checked filters (values already converted to the
-// field's Go type by chat.Schema.CheckQuery) into a where filter. Values go
-// through the client's typed builders, which quote them; nothing here
-// formats a value into query text. It returns nil for no filters.
-func buildWhere(c chat.Collection, fs []chat.Filter) (*filters.WhereBuilder, error) {
-	var operands []*filters.WhereBuilder
+// field's Go type by chat.Schema.CheckQuery) into a gRPC filter. Values
+// travel as typed protobuf fields, so nothing here is ever parsed as query
+// text. It returns nil for no filters.
+func buildWhere(c chat.Collection, fs []chat.Filter) (*pb.Filters, error) {
+	var operands []*pb.Filters
 	for _, f := range fs {
 		field, ok := c.Field(f.Field)
 		if !ok {
 			return nil, chat.Errorf(chat.CodeInvalid, "unknown field %q in collection %s", f.Field, c.Name)
 		}
 		var (
-			b   *filters.WhereBuilder
+			b   *pb.Filters
 			err error
 		)
 		if f.Op == chat.OpIn {
@@ -41,19 +41,19 @@ func buildWhere(c chat.Collection, fs []chat.Filter) (*filters.WhereBuilder, err
 	case 1:
 		return operands[0], nil
 	}
-	return filters.Where().WithOperator(filters.And).WithOperands(operands), nil
+	return &pb.Filters{Operator: pb.Filters_OPERATOR_AND, Filters: operands}, nil
 }
 
 // buildIn expresses "in" as an Or of Equal conditions, which every
 // property type supports (ContainsAny is meant for array properties).
-func buildIn(f chat.Field, v any) (*filters.WhereBuilder, error) {
+func buildIn(f chat.Field, v any) (*pb.Filters, error) {
 	list, ok := v.([]any)
 	if !ok || len(list) == 0 {
 		return nil, chat.Errorf(chat.CodeInvalid, "operator in on %q needs a non-empty list of values", f.Name)
 	}
-	ors := make([]*filters.WhereBuilder, len(list))
+	ors := make([]*pb.Filters, len(list))
 	for i, x := range list {
-		b, err := condition(f, filters.Equal, x)
+		b, err := condition(f, pb.Filters_OPERATOR_EQUAL, x)
 		if err != nil {
 			return nil, err
 		}
@@ -62,35 +62,36 @@ func buildIn(f chat.Field, v any) (*filters.WhereBuilder, error) {
 	if len(ors) == 1 {
 		return ors[0], nil
 	}
-	return filters.Where().WithOperator(filters.Or).WithOperands(ors), nil
+	return &pb.Filters{Operator: pb.Filters_OPERATOR_OR, Filters: ors}, nil
 }
 
-func operator(op chat.Op) filters.WhereOperator {
+func operator(op chat.Op) pb.Filters_Operator {
 	switch op {
 	case chat.OpEq:
-		return filters.Equal
+		return pb.Filters_OPERATOR_EQUAL
 	case chat.OpNe:
-		return filters.NotEqual
+		return pb.Filters_OPERATOR_NOT_EQUAL
 	case chat.OpGt:
-		return filters.GreaterThan
+		return pb.Filters_OPERATOR_GREATER_THAN
 	case chat.OpGte:
-		return filters.GreaterThanEqual
+		return pb.Filters_OPERATOR_GREATER_THAN_EQUAL
 	case chat.OpLt:
-		return filters.LessThan
+		return pb.Filters_OPERATOR_LESS_THAN
 	case chat.OpLte:
-		return filters.LessThanEqual
+		return pb.Filters_OPERATOR_LESS_THAN_EQUAL
 	case chat.OpLike:
-		return filters.Like
+		return pb.Filters_OPERATOR_LIKE
 	}
-	return ""
+	return pb.Filters_OPERATOR_UNSPECIFIED
 }
 
-// condition is one comparison of field f with a value of its type.
-func condition(f chat.Field, op filters.WhereOperator, v any) (*filters.WhereBuilder, error) {
-	if op == "" {
+// condition is one comparison of field f with a value of its type. Dates
+// travel as RFC 3339 text, which is how the gRPC API takes them.
+func condition(f chat.Field, op pb.Filters_Operator, v any) (*pb.Filters, error) {
+	if op == pb.Filters_OPERATOR_UNSPECIFIED {
 		return nil, chat.Errorf(chat.CodeInvalid, "unknown operator on %q; use one of eq, ne, gt, gte, lt, lte, like, in", f.Name)
 	}
-	b := filters.Where().WithPath([]string{f.Name}).WithOperator(op)
+	b := &pb.Filters{Operator: op, Target: &pb.FilterTarget{Target: &pb.FilterTarget_Property{Property: f.Name}}}
 	bad := func() error {
 		return chat.Errorf(chat.CodeInvalid, "value %v does not fit field %q of type %s", v, f.Name, f.Type)
 	}
@@ -103,21 +104,22 @@ func condition(f chat.Field, op filters.WhereOperator, v any) (*filters.WhereBui
 		if err := checkText(f.Name, s); err != nil {
 			return nil, err
 		}
-		return b.WithValueText(s), nil
+		b.TestValue = &pb.Filters_ValueText{ValueText: s}
 	case chat.TypeNumber:
 		n, ok := chat.AsFloat(v)
 		if !ok {
 			return nil, bad()
 		}
-		return b.WithValueNumber(n), nil
+		b.TestValue = &pb.Filters_ValueNumber{ValueNumber: n}
 	case chat.TypeInt:
 		switch n := v.(type) {
 		case int64:
-			return b.WithValueInt(n), nil
+			b.TestValue = &pb.Filters_ValueInt{ValueInt: n}
 		case int:
-			return b.WithValueInt(int64(n)), nil
+			b.TestValue = &pb.Filters_ValueInt{ValueInt: int64(n)}
+		default:
+			return nil, bad()
 		}
-		return nil, bad()
 	case chat.TypeDate:
 		s, ok := v.(string)
 		if !ok {
@@ -127,23 +129,25 @@ func condition(f chat.Field, op filters.WhereOperator, v any) (*filters.WhereBui
 		if !ok {
 			return nil, bad()
 		}
-		return b.WithValueDate(d), nil
+		b.TestValue = &pb.Filters_ValueText{ValueText: rfc3339(d)}
 	case chat.TypeBoolean:
 		x, ok := v.(bool)
 		if !ok {
 			return nil, bad()
 		}
-		return b.WithValueBoolean(x), nil
+		b.TestValue = &pb.Filters_ValueBoolean{ValueBoolean: x}
+	default:
+		return nil, bad()
 	}
-	return nil, bad()
+	return b, nil
 }
 
-// checkText refuses the few strings the client cannot carry. It quotes
-// values with Go's %q, whose \a, \v, \xNN and \UNNNNNNNN escapes are not
-// GraphQL: Weaviate would answer a syntax error, never run something else.
-// Such a value (a control character, invalid UTF-8) is a caller mistake,
-// so it is CodeInvalid here rather than CodeUnavailable from Weaviate.
-// Quotes, backslashes, newlines, tabs, braces and printable Unicode are fine.
+// checkText refuses text that is a caller's mistake rather than something
+// to search for: invalid UTF-8, which protobuf cannot carry (the call would
+// fail as CodeUnavailable instead of saying what is wrong), and control
+// characters other than whitespace, which no stored text a person typed
+// holds. Quotes, backslashes, newlines, tabs, braces and printable Unicode
+// are fine, and all of them arrive exactly as sent.
 func checkText(field, s string) error {
 	if !utf8.ValidString(s) {
 		return chat.Errorf(chat.CodeInvalid, "value for %q is not valid UTF-8", field)

@@ -37,7 +37,7 @@ func TestLiteralValues(t *testing.T) {
 			{"name": "n", "dataType": []string{"int"}},
 		},
 	}, objects)
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t)})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

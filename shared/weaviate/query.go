@@ -2,15 +2,14 @@ package weaviate
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 
-	"github.com/weaviate/weaviate-go-client/v4/weaviate/filters"
-	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
-	"github.com/weaviate/weaviate/entities/models"
+	"github.com/google/uuid"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -35,32 +34,23 @@ func (w *Warehouse) Query(ctx context.Context, q chat.Query) (chat.Table, error)
 	}
 	cols := columns(c, q.Fields)
 
-	get := w.client.GraphQL().Get().WithClassName(c.Name).
-		WithFields(selection(cols, "id")...).
-		WithLimit(q.Limit)
-	if where != nil {
-		get = get.WithWhere(where)
+	req := &pb.SearchRequest{
+		Collection: c.Name,
+		Properties: properties(cols),
+		Metadata:   &pb.MetadataRequest{Uuid: true},
+		Limit:      uint32(q.Limit),
+		Filters:    where,
 	}
-	if len(q.Sort) > 0 {
-		sorts := make([]graphql.Sort, len(q.Sort))
-		for i, s := range q.Sort {
-			sorts[i] = graphql.Sort{Path: []string{s.Field}, Order: graphql.Asc}
-			if s.Desc {
-				sorts[i].Order = graphql.Desc
-			}
-		}
-		get = get.WithSort(sorts...)
+	for _, s := range q.Sort {
+		req.SortBy = append(req.SortBy, &pb.SortBy{Path: []string{s.Field}, Ascending: !s.Desc})
 	}
-	objs, err := w.get(ctx, "query", c.Name, get)
+	reply, err := w.search(ctx, "query", c.Name, req)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	t, err := table(c.Name, cols, objs)
+	t, err := table(c.Name, cols, reply.Results)
 	if err != nil {
 		return chat.Table{}, w.translate(ctx, ctx, "query", c.Name, err)
-	}
-	if err := w.fillBigInts(ctx, "query", c.Name, &t); err != nil {
-		return chat.Table{}, err
 	}
 	t.TotalRows = len(t.Rows)
 	// Fewer rows than asked for means every match is here; only a full page
@@ -135,149 +125,115 @@ func columns(c chat.Collection, fields []string) []chat.Column {
 	return cols
 }
 
-// selection is the GraphQL selection of cols plus _additional fields.
-func selection(cols []chat.Column, additional ...string) []graphql.Field {
-	fields := make([]graphql.Field, 0, len(cols)+1)
-	for _, c := range cols {
-		fields = append(fields, graphql.Field{Name: c.Name})
+// properties asks for the properties of cols.
+func properties(cols []chat.Column) *pb.PropertiesRequest {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
 	}
-	extra := make([]graphql.Field, len(additional))
-	for i, a := range additional {
-		extra[i] = graphql.Field{Name: a}
-	}
-	return append(fields, graphql.Field{Name: "_additional", Fields: extra})
-}
-
-// object is one object of a Get answer: its properties by name and
-// _additional.
-type object map[string]json.RawMessage
-
-type additional struct {
-	ID string `json:"id"`
-}
-
-// get runs a Get query and returns the objects of collection.
-func (w *Warehouse) get(ctx context.Context, op, collection string, get *graphql.GetBuilder) ([]object, error) {
-	var out []object
-	err := w.call(ctx, op, collection, func(ctx context.Context) error {
-		resp, err := get.Do(ctx)
-		if err != nil {
-			return err
-		}
-		if err := w.graphQLError(resp); err != nil {
-			return err
-		}
-		return decodeClass(resp, "Get", collection, &out)
-	})
-	return out, err
+	return &pb.PropertiesRequest{NonRefProperties: names}
 }
 
 // count returns the number of objects of collection matching where.
-func (w *Warehouse) count(ctx context.Context, collection string, where *filters.WhereBuilder) (int, error) {
-	agg := w.client.GraphQL().Aggregate().WithClassName(collection).
-		WithFields(graphql.Field{Name: "meta", Fields: []graphql.Field{{Name: "count"}}})
-	if where != nil {
-		agg = agg.WithWhere(where)
-	}
-	var rows []aggregateRow
-	err := w.call(ctx, "count", collection, func(ctx context.Context) error {
-		resp, err := agg.Do(ctx)
-		if err != nil {
-			return err
-		}
-		if err := w.graphQLError(resp); err != nil {
-			return err
-		}
-		return decodeClass(resp, "Aggregate", collection, &rows)
-	})
+func (w *Warehouse) count(ctx context.Context, collection string, where *pb.Filters) (int, error) {
+	reply, err := w.aggregate(ctx, "count", collection, &pb.AggregateRequest{Collection: collection, ObjectsCount: true, Filters: where})
 	if err != nil {
 		return 0, err
 	}
-	if len(rows) != 1 {
-		return 0, w.translate(ctx, ctx, "count", collection, fmt.Errorf("aggregate answered %d rows, want 1", len(rows)))
+	single := reply.GetSingleResult()
+	if single == nil || single.ObjectsCount == nil {
+		return 0, w.translate(ctx, ctx, "count", collection, errors.New("aggregate answer lacks objects_count"))
 	}
-	return rows[0].count()
+	return int(*single.ObjectsCount), nil
 }
 
-// decodeClass decodes data[kind][collection] of a GraphQL answer into out.
-// The client has already decoded the answer into generic values; a JSON
-// round trip into typed targets is simpler and safer than type switches.
-func decodeClass(resp *models.GraphQLResponse, kind, collection string, out any) error {
-	raw, err := json.Marshal(resp.Data[kind])
-	if err != nil {
-		return fmt.Errorf("decode %s: %w", kind, err)
-	}
-	var byClass map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &byClass); err != nil {
-		return fmt.Errorf("decode %s: %w", kind, err)
-	}
-	body, ok := byClass[collection]
-	if !ok {
-		return fmt.Errorf("decode %s: answer lacks %s", kind, collection)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decode %s.%s: %w", kind, collection, err)
-	}
-	return nil
-}
-
-// table turns objects into rows of typed cells.
-func table(collection string, cols []chat.Column, objs []object) (chat.Table, error) {
-	t := chat.Table{Columns: cols, Rows: make([][]any, 0, len(objs)), Sources: make([]chat.Source, 0, len(objs))}
-	for _, o := range objs {
+// table turns search results into rows of typed cells.
+func table(collection string, cols []chat.Column, results []*pb.SearchResult) (chat.Table, error) {
+	t := chat.Table{Columns: cols, Rows: make([][]any, 0, len(results)), Sources: make([]chat.Source, 0, len(results))}
+	for _, r := range results {
+		props := r.GetProperties().GetNonRefProps().GetFields()
 		row := make([]any, len(cols))
 		for i, c := range cols {
-			v, err := cell(c.Type, o[c.Name])
+			v, err := cell(c.Type, props[c.Name])
 			if err != nil {
 				return chat.Table{}, fmt.Errorf("%s.%s: %w", collection, c.Name, err)
 			}
 			row[i] = v
 		}
-		var add additional
-		if raw, ok := o["_additional"]; ok {
-			if err := json.Unmarshal(raw, &add); err != nil {
-				return chat.Table{}, fmt.Errorf("%s._additional: %w", collection, err)
-			}
+		id, err := objectID(r.GetMetadata())
+		if err != nil {
+			return chat.Table{}, fmt.Errorf("%s: %w", collection, err)
 		}
 		t.Rows = append(t.Rows, row)
-		t.Sources = append(t.Sources, chat.Source{Collection: collection, ID: add.ID})
+		t.Sources = append(t.Sources, chat.Source{Collection: collection, ID: id})
 	}
 	return t, nil
 }
 
+// objectID reads the object's id, which servers send as text or as the
+// 16 bytes of the UUID.
+func objectID(m *pb.MetadataResult) (string, error) {
+	if m.GetId() != "" {
+		return m.GetId(), nil
+	}
+	if b := m.GetIdAsBytes(); len(b) > 0 {
+		id, err := uuid.FromBytes(b)
+		if err != nil {
+			return "", fmt.Errorf("object id: %w", err)
+		}
+		return id.String(), nil
+	}
+	return "", errors.New("result lacks the object id")
+}
+
 // cell converts one property value to the Go type of its column: dates
-// from Weaviate's RFC 3339 back to "YYYY-MM-DD", ints to int64.
-func cell(t chat.Type, raw json.RawMessage) (any, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+// from Weaviate's RFC 3339 back to "YYYY-MM-DD", ints exactly as the
+// int64 they travel as. A value of another kind than the column's type
+// is an error, never a guess.
+func cell(t chat.Type, v *pb.Value) (any, error) {
+	if v == nil || v.Kind == nil {
+		return nil, nil
+	}
+	if _, ok := v.Kind.(*pb.Value_NullValue); ok {
 		return nil, nil
 	}
 	switch t {
 	case chat.TypeText:
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err
+		switch k := v.Kind.(type) {
+		case *pb.Value_TextValue:
+			return k.TextValue, nil
+		case *pb.Value_StringValue:
+			return k.StringValue, nil
+		}
 	case chat.TypeNumber:
-		var f float64
-		err := json.Unmarshal(raw, &f)
-		return f, err
+		switch k := v.Kind.(type) {
+		case *pb.Value_NumberValue:
+			return k.NumberValue, nil
+		case *pb.Value_IntValue:
+			return float64(k.IntValue), nil
+		}
 	case chat.TypeInt:
-		var f float64
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, err
+		switch k := v.Kind.(type) {
+		case *pb.Value_IntValue:
+			return k.IntValue, nil
+		case *pb.Value_NumberValue:
+			return toInt(k.NumberValue)
 		}
-		return toInt(f)
 	case chat.TypeBoolean:
-		var b bool
-		err := json.Unmarshal(raw, &b)
-		return b, err
-	case chat.TypeDate:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, err
+		if k, ok := v.Kind.(*pb.Value_BoolValue); ok {
+			return k.BoolValue, nil
 		}
-		return dateCell(s)
+	case chat.TypeDate:
+		switch k := v.Kind.(type) {
+		case *pb.Value_DateValue:
+			return dateCell(k.DateValue)
+		case *pb.Value_TextValue:
+			return dateCell(k.TextValue)
+		}
+	default:
+		return nil, fmt.Errorf("unsupported type %s", t)
 	}
-	return nil, fmt.Errorf("unsupported type %s", t)
+	return nil, fmt.Errorf("a %T value in a %s field", v.Kind, t)
 }
 
 func dateCell(s string) (any, error) {
@@ -288,8 +244,8 @@ func dateCell(s string) (any, error) {
 	return chat.FormatDate(d), nil
 }
 
-// toInt converts a JSON number that stands for an int. The client decodes
-// numbers as float64, so ints beyond 2^53 arrive rounded.
+// toInt converts a float64 that stands for an int (a group value sent as
+// text, a number where an int was expected).
 func toInt(f float64) (int64, error) {
 	if f != math.Trunc(f) || math.IsInf(f, 0) || math.Abs(f) > math.MaxInt64 {
 		return 0, fmt.Errorf("%v is not an int", f)
@@ -297,8 +253,9 @@ func toInt(f float64) (int64, error) {
 	return int64(f), nil
 }
 
-// parseGroupValue converts a groupedBy value, which Weaviate sends as a
-// string whatever the property type ("2008", "1.2e+09", "true", RFC 3339).
+// parseGroupValue converts a group value Weaviate sends as text: dates
+// (RFC 3339), and values of any type from servers that send every group
+// value as text ("2008", "1.2e+09", "true").
 func parseGroupValue(t chat.Type, s string) (any, error) {
 	switch t {
 	case chat.TypeText:

@@ -3,6 +3,7 @@ package weaviate
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/datachat/datachat/shared/chat"
 )
+
+// weaviateName matches the names Weaviate allows for collections and
+// properties.
+var weaviateName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // discovered is the schema as the agent sees it (allowed collections,
 // supported properties) plus what this adapter needs to know to query it.
@@ -56,7 +61,7 @@ func (w *Warehouse) discover(ctx context.Context, op, collection string) (*disco
 	if d := w.cache.get(); d != nil {
 		return d, nil
 	}
-	if !graphQLName.MatchString(collection) {
+	if !weaviateName.MatchString(collection) {
 		collection = "" // not a name Weaviate could hold; not worth echoing
 	}
 	var dump *schema.Dump

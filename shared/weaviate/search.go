@@ -2,12 +2,10 @@ package weaviate
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/weaviate/weaviate-go-client/v4/weaviate/graphql"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -15,7 +13,7 @@ import (
 // Search implements chat.Searcher: keyword search is BM25, hybrid fuses
 // BM25 with the collection's vectors, semantic is nearText. Beyond
 // chat.Schema.CheckSearch it refuses fields Weaviate has not indexed for
-// search or filters, and text the client cannot carry.
+// search or filters, and text that is a caller's mistake (see checkText).
 func (w *Warehouse) Search(ctx context.Context, s chat.Search) (chat.Table, error) {
 	d, err := w.discover(ctx, "search", s.Collection)
 	if err != nil {
@@ -51,53 +49,49 @@ func (w *Warehouse) Search(ctx context.Context, s chat.Search) (chat.Table, erro
 	}
 
 	cols := columns(c, s.Fields)
-	scoreCol, scoreField := chat.ColumnScore, "score"
+	scoreCol := chat.ColumnScore
 	if s.Mode == chat.SearchSemantic {
-		scoreCol, scoreField = chat.ColumnDistance, "distance"
+		scoreCol = chat.ColumnDistance
 	}
 	// One more than asked for tells whether the ranking goes on.
-	get := w.client.GraphQL().Get().WithClassName(c.Name).
-		WithFields(selection(cols, "id", scoreField)...).
-		WithLimit(s.Limit + 1)
-	if where != nil {
-		get = get.WithWhere(where)
+	req := &pb.SearchRequest{
+		Collection: c.Name,
+		Properties: properties(cols),
+		Metadata:   &pb.MetadataRequest{Uuid: true, Score: s.Mode != chat.SearchSemantic, Distance: s.Mode == chat.SearchSemantic},
+		Limit:      uint32(s.Limit + 1),
+		Filters:    where,
+	}
+	var targets *pb.Targets
+	if len(info.targetVectors) > 0 {
+		targets = &pb.Targets{TargetVectors: info.targetVectors[:1]}
 	}
 	switch s.Mode {
 	case chat.SearchKeyword:
-		get = get.WithBM25((&graphql.BM25ArgumentBuilder{}).WithQuery(s.Text).WithProperties(in...))
+		req.Bm25Search = &pb.BM25{Query: s.Text, Properties: in}
 	case chat.SearchHybrid:
-		h := (&graphql.HybridArgumentBuilder{}).WithQuery(s.Text).WithProperties(in)
-		if len(info.targetVectors) > 0 {
-			h = h.WithTargetVectors(info.targetVectors[0])
-		}
-		get = get.WithHybrid(h)
+		// GraphQL's defaults, which gRPC leaves to the caller: alpha 0 would
+		// be keyword search alone.
+		req.HybridSearch = &pb.Hybrid{Query: s.Text, Properties: in, Alpha: hybridAlpha,
+			FusionType: pb.Hybrid_FUSION_TYPE_RELATIVE_SCORE, Targets: targets}
 	case chat.SearchSemantic:
-		// nearText sends its concepts JSON-encoded, which GraphQL reads
-		// back exactly.
-		nt := (&graphql.NearTextArgumentBuilder{}).WithConcepts([]string{s.Text})
-		if len(info.targetVectors) > 0 {
-			nt = nt.WithTargetVectors(info.targetVectors[0])
-		}
-		get = get.WithNearText(nt)
+		req.NearText = &pb.NearTextSearch{Query: []string{s.Text}, Targets: targets}
 	}
-	objs, err := w.get(ctx, "search", c.Name, get)
+	reply, err := w.search(ctx, "search", c.Name, req)
 	if err != nil {
 		return chat.Table{}, err
 	}
-	more := len(objs) > s.Limit
+	results := reply.Results
+	more := len(results) > s.Limit
 	if more {
-		objs = objs[:s.Limit]
+		results = results[:s.Limit]
 	}
-	t, err := table(c.Name, cols, objs)
+	t, err := table(c.Name, cols, results)
 	if err != nil {
 		return chat.Table{}, w.translate(ctx, ctx, "search", c.Name, err)
 	}
-	if err := w.fillBigInts(ctx, "search", c.Name, &t); err != nil {
-		return chat.Table{}, err
-	}
 	t.Columns = append(t.Columns, chat.Column{Name: scoreCol, Type: chat.TypeNumber})
-	for i, o := range objs {
-		t.Rows[i] = append(t.Rows[i], score(o, scoreField))
+	for i, r := range results {
+		t.Rows[i] = append(t.Rows[i], score(r.GetMetadata(), s.Mode))
 	}
 	t.TotalRows, t.Truncated = len(t.Rows), more
 	if more {
@@ -130,24 +124,22 @@ func searchFields(c chat.Collection, info collectionInfo, in []string) ([]string
 	return in, nil
 }
 
-// score reads _additional.score or .distance, which Weaviate sends as a
-// string or a number depending on the field.
-func score(o object, field string) any {
-	raw, ok := o["_additional"]
-	if !ok {
-		return nil
-	}
-	var add map[string]any
-	if err := json.Unmarshal(raw, &add); err != nil {
-		return nil
-	}
-	switch v := add[field].(type) {
-	case float64:
-		return v
-	case string:
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			return f
+// hybridAlpha weighs the vector search against BM25 in a hybrid search,
+// as Weaviate's other APIs do by default.
+const hybridAlpha = 0.75
+
+// score is the result's score (keyword, hybrid) or distance (semantic),
+// nil when Weaviate sent none. They travel as float32; the conversion to
+// float64 is exact.
+func score(m *pb.MetadataResult, mode chat.SearchMode) any {
+	if mode == chat.SearchSemantic {
+		if m.GetDistancePresent() {
+			return float64(m.GetDistance())
 		}
+		return nil
+	}
+	if m.GetScorePresent() {
+		return float64(m.GetScore())
 	}
 	return nil
 }

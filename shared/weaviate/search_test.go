@@ -2,12 +2,12 @@ package weaviate_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
+
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/weaviate"
@@ -85,30 +85,28 @@ func TestSearchRefusals(t *testing.T) {
 	}
 }
 
-// TestSearchVectorModes checks hybrid and nearText requests against a fake
-// server, since the test Weaviate runs without vectorizer modules.
+// TestSearchVectorModes checks the hybrid, nearText and BM25 requests on
+// the in-process gRPC server, since the test Weaviate runs without
+// vectorizer modules.
 func TestSearchVectorModes(t *testing.T) {
 	schema := `{"classes":[
 		{"class":"Docs","vectorizer":"text2vec-openai","properties":[{"name":"body","dataType":["text"]},{"name":"n","dataType":["int"]}]},
 		{"class":"Named","vectorConfig":{"plain":{"vectorizer":{"none":{}}},"content":{"vectorizer":{"text2vec-cohere":{}}}},
 		 "properties":[{"name":"body","dataType":["text"]}]}]}`
-	var sent atomic.Value
-	srv, _ := fakeWeaviate(t, schema, func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ Query string }
-		json.NewDecoder(r.Body).Decode(&body)
-		sent.Store(body.Query)
-		class := "Docs"
-		if strings.Contains(body.Query, "Named") {
-			class = "Named"
+	f := &fakeGRPC{search: func(_ context.Context, r *pb.SearchRequest) (*pb.SearchReply, error) {
+		hit := func(id, body string, score, distance float32) *pb.SearchResult {
+			res := result(id, map[string]*pb.Value{"body": textValue(body)})
+			res.Metadata.Score, res.Metadata.ScorePresent = score, r.Metadata.Score
+			res.Metadata.Distance, res.Metadata.DistancePresent = distance, r.Metadata.Distance
+			return res
 		}
-		io.WriteString(w, `{"data":{"Get":{"`+class+`":[
-			{"body":"a","_additional":{"id":"11111111-1111-1111-1111-111111111111","score":"0.9","distance":0.1}},
-			{"body":"b","_additional":{"id":"22222222-2222-2222-2222-222222222222","score":"0.5","distance":0.3}}]}}}`)
-	})
-	w, err := weaviate.New(weaviate.Options{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+		return &pb.SearchReply{Results: []*pb.SearchResult{
+			hit("11111111-1111-1111-1111-111111111111", "a", 0.9, 0.1),
+			hit("22222222-2222-2222-2222-222222222222", "b", 0.5, 0.25),
+		}}, nil
+	}}
+	opts, _ := fakeWeaviate(t, schema, f)
+	w := newWarehouse(t, opts)
 	ctx := context.Background()
 
 	s, err := w.Schema(ctx)
@@ -120,16 +118,23 @@ func TestSearchVectorModes(t *testing.T) {
 			t.Errorf("%s: vectorizer = false, want true", name)
 		}
 	}
+	check := func(what string, want *pb.SearchRequest) {
+		t.Helper()
+		want.Uses_123Api, want.Uses_125Api, want.Uses_127Api = true, true, true
+		if got := f.lastSearch(t); !proto.Equal(got, want) {
+			t.Errorf("%s sent\n%v\nwant\n%v", what, prototext.Format(got), prototext.Format(want))
+		}
+	}
+	body := &pb.PropertiesRequest{NonRefProperties: []string{"body"}}
 
 	tbl, err := w.Search(ctx, chat.Search{Collection: "Docs", Text: `say "hi"`, Fields: []string{"body"}, Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := sent.Load().(string)
-	if !contains(q, `hybrid:{query: "say \"hi\"", properties: ["body"]}`, "limit: 2", "_additional{id score}") {
-		t.Errorf("auto mode on a vectorized collection sent %s, want hybrid over body", q)
-	}
-	if len(tbl.Rows) != 1 || !tbl.Truncated || tbl.TotalRows != 2 || tbl.Rows[0][1] != 0.9 {
+	check("auto mode on a vectorized collection", &pb.SearchRequest{Collection: "Docs", Properties: body,
+		Metadata: &pb.MetadataRequest{Uuid: true, Score: true}, Limit: 2,
+		HybridSearch: &pb.Hybrid{Query: `say "hi"`, Properties: []string{"body"}, Alpha: 0.75, FusionType: pb.Hybrid_FUSION_TYPE_RELATIVE_SCORE}})
+	if len(tbl.Rows) != 1 || !tbl.Truncated || tbl.TotalRows != 2 || tbl.Rows[0][1] != float64(float32(0.9)) {
 		t.Errorf("hybrid table = %+v, want one row scored 0.9, truncated", tbl)
 	}
 
@@ -137,18 +142,28 @@ func TestSearchVectorModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q = sent.Load().(string)
-	if !contains(q, `nearText:{concepts: ["fox"] targetVectors: ["content"]}`, "_additional{id distance}") {
-		t.Errorf("semantic search sent %s, want nearText on the vectorized named vector", q)
-	}
-	if last := tbl.Columns[len(tbl.Columns)-1]; last.Name != chat.ColumnDistance || tbl.Rows[1][1] != 0.3 {
+	check("semantic search", &pb.SearchRequest{Collection: "Named", Properties: body,
+		Metadata: &pb.MetadataRequest{Uuid: true, Distance: true}, Limit: uint32(weaviate.DefaultRowCap + 1),
+		NearText: &pb.NearTextSearch{Query: []string{"fox"}, Targets: &pb.Targets{TargetVectors: []string{"content"}}}})
+	if last := tbl.Columns[len(tbl.Columns)-1]; last.Name != chat.ColumnDistance || tbl.Rows[1][1] != 0.25 {
 		t.Errorf("semantic table = %+v, want a %s column", tbl, chat.ColumnDistance)
 	}
 
-	if _, err := w.Search(ctx, chat.Search{Collection: "Docs", Text: "fox", Mode: chat.SearchKeyword, Fields: []string{"body"}}); err != nil {
+	if _, err := w.Search(ctx, chat.Search{Collection: "Named", Text: "fox", Mode: chat.SearchHybrid, Limit: 3,
+		Filters: []chat.Filter{{Field: "body", Op: chat.OpEq, Value: "x"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if q = sent.Load().(string); !strings.Contains(q, `bm25:{query: "fox", properties: ["body"]}`) {
-		t.Errorf("keyword search sent %s, want bm25", q)
+	check("hybrid on a named vector", &pb.SearchRequest{Collection: "Named", Properties: body,
+		Metadata: &pb.MetadataRequest{Uuid: true, Score: true}, Limit: 4,
+		Filters: &pb.Filters{Operator: pb.Filters_OPERATOR_EQUAL, Target: &pb.FilterTarget{Target: &pb.FilterTarget_Property{Property: "body"}},
+			TestValue: &pb.Filters_ValueText{ValueText: "x"}},
+		HybridSearch: &pb.Hybrid{Query: "fox", Properties: []string{"body"}, Alpha: 0.75, FusionType: pb.Hybrid_FUSION_TYPE_RELATIVE_SCORE,
+			Targets: &pb.Targets{TargetVectors: []string{"content"}}}})
+
+	if _, err := w.Search(ctx, chat.Search{Collection: "Docs", Text: "fox", Mode: chat.SearchKeyword, Fields: []string{"body"}, Limit: 5}); err != nil {
+		t.Fatal(err)
 	}
+	check("keyword search", &pb.SearchRequest{Collection: "Docs", Properties: body,
+		Metadata: &pb.MetadataRequest{Uuid: true, Score: true}, Limit: 6,
+		Bm25Search: &pb.BM25{Query: "fox", Properties: []string{"body"}}})
 }

@@ -49,7 +49,7 @@ func TestSeedTwice(t *testing.T) {
 // TestSeedNewCollection seeds a small dataset into a collection that does
 // not exist yet, twice, and reads it back.
 func TestSeedNewCollection(t *testing.T) {
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t)})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestSeedNewCollection(t *testing.T) {
 // are tokenized by word would make equality inexact; Seed says so rather
 // than load into it.
 func TestSeedRefusesAnotherSchema(t *testing.T) {
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t)})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,17 @@ import (
 	"github.com/datachat/datachat/shared/weaviate"
 )
 
-// serverURL is the Weaviate started by `make test` (scripts/start-weaviate.sh).
+// serverURL is the REST URL of the Weaviate started by `make test`
+// (scripts/start-weaviate.sh).
 func serverURL(t testing.TB) string {
 	t.Helper()
-	u := chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
-	return u
+	return chattest.ServerEnv(t, "WEAVIATE_TEST_URL", "scripts/start-weaviate.sh")
+}
+
+// grpcAddr is the host:port of that Weaviate's gRPC API.
+func grpcAddr(t testing.TB) string {
+	t.Helper()
+	return chattest.ServerEnv(t, "WEAVIATE_TEST_GRPC_ADDR", "scripts/start-weaviate.sh")
 }
 
 // seeded holds the outcome of seeding the sample once per test binary:
@@ -39,11 +45,12 @@ var seeded struct {
 // sample data, seeding it on first use.
 func sampleWarehouse(t testing.TB, opts weaviate.Options) (*weaviate.Warehouse, map[string][]chattest.Row) {
 	t.Helper()
-	opts.URL = serverURL(t)
+	opts.URL, opts.GRPCURL = serverURL(t), grpcAddr(t)
 	w, err := weaviate.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { w.Close() })
 	seeded.once.Do(func() {
 		ds, err := sample.Load()
 		if err != nil {
@@ -54,7 +61,7 @@ func sampleWarehouse(t testing.TB, opts weaviate.Options) (*weaviate.Warehouse, 
 		for _, d := range ds {
 			chattest.SampleRows(d.Collection.Name, d.Collection.FieldNames(), d.Rows, seeded.rows)
 		}
-		seeder, err := weaviate.New(weaviate.Options{URL: opts.URL, Timeout: time.Minute})
+		seeder, err := weaviate.New(weaviate.Options{URL: opts.URL, GRPCURL: opts.GRPCURL, Timeout: time.Minute})
 		if err != nil {
 			seeded.err = err
 			return

@@ -1,6 +1,7 @@
 package weaviate
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -122,23 +123,61 @@ func TestParseGroupValue(t *testing.T) {
 func TestMetricCell(t *testing.T) {
 	c := chat.Collection{Fields: []chat.Field{{Name: "i", Type: chat.TypeInt}, {Name: "x", Type: chat.TypeNumber}}}
 	f := func(v float64) *float64 { return &v }
-	s := propStats{Count: f(2), Mean: f(1.5), Minimum: f(1), Maximum: f(2), Sum: f(3)}
+	n := func(v int64) *int64 { return &v }
+	big := int64(1)<<53 - 1
+	ints := propStats{Count: n(2), Mean: f(1.5), IntMin: n(1), IntMax: n(big), IntSum: n(big + 1)}
+	nums := propStats{Count: n(2), Mean: f(1.5), Minimum: f(1), Maximum: f(2), Sum: f(3)}
 	cases := []struct {
 		m    chat.Metric
 		s    propStats
 		want any
 	}{
-		{chat.Metric{Op: chat.MetricMean, Field: "i"}, s, 1.5},
-		{chat.Metric{Op: chat.MetricSum, Field: "i"}, s, int64(3)},
-		{chat.Metric{Op: chat.MetricMin, Field: "i"}, s, int64(1)},
-		{chat.Metric{Op: chat.MetricMax, Field: "x"}, s, 2.0},
-		{chat.Metric{Op: chat.MetricMean, Field: "x"}, propStats{Count: f(0)}, nil},
+		{chat.Metric{Op: chat.MetricMean, Field: "i"}, ints, 1.5},
+		{chat.Metric{Op: chat.MetricSum, Field: "i"}, ints, big + 1},
+		{chat.Metric{Op: chat.MetricMin, Field: "i"}, ints, int64(1)},
+		{chat.Metric{Op: chat.MetricMax, Field: "i"}, ints, big},
+		{chat.Metric{Op: chat.MetricMax, Field: "x"}, nums, 2.0},
+		{chat.Metric{Op: chat.MetricSum, Field: "x"}, nums, 3.0},
+		{chat.Metric{Op: chat.MetricMean, Field: "x"}, propStats{Count: n(0)}, nil},
 		{chat.Metric{Op: chat.MetricSum, Field: "x"}, propStats{}, nil},
+		{chat.Metric{Op: chat.MetricSum, Field: "i"}, propStats{Count: n(1)}, nil},
 	}
 	for _, tc := range cases {
-		got, err := metricCell(c, tc.m, tc.s)
-		if err != nil || got != tc.want {
-			t.Errorf("%s(%s) = %v, %v; want %v", tc.m.Op, tc.m.Field, got, err, tc.want)
+		if got := metricCell(c, tc.m, tc.s); got != tc.want {
+			t.Errorf("%s(%s) = %v; want %v", tc.m.Op, tc.m.Field, got, tc.want)
+		}
+	}
+}
+
+func TestGRPCTarget(t *testing.T) {
+	for _, tc := range []struct {
+		rest, override, addr string
+		tls                  bool
+	}{
+		{"http://127.0.0.1:8080", "", "127.0.0.1:50051", false},
+		{"http://weaviate.internal:8080", "", "weaviate.internal:50051", false},
+		{"https://my-cluster.c0.europe-west3.gcp.weaviate.cloud", "", "grpc-my-cluster.c0.europe-west3.gcp.weaviate.cloud:443", true},
+		{"https://old.weaviate.network", "", "grpc-old.weaviate.network:443", true},
+		{"https://weaviate.example.com", "", "weaviate.example.com:50051", true},
+		{"https://localhost:8443", "", "localhost:50051", false},
+		{"http://127.0.0.1:8080", "127.0.0.1:41000", "127.0.0.1:41000", false},
+		{"https://weaviate.example.com", "grpc.example.com:8443", "grpc.example.com:8443", true},
+		{"https://weaviate.example.com", "[::1]:9000", "[::1]:9000", false},
+		{"http://weaviate.example.com", "grpc.example.com:9000", "grpc.example.com:9000", false},
+		{"http://127.0.0.1:8080", "https://grpc.example.com", "grpc.example.com:443", true},
+		{"https://x.weaviate.cloud", "http://10.0.0.5", "10.0.0.5:50051", false},
+		{"http://127.0.0.1:8080", "https://127.0.0.1:7000/", "127.0.0.1:7000", true},
+	} {
+		u, _ := url.Parse(tc.rest)
+		got, err := grpcTarget(u, tc.override)
+		if err != nil || got.addr != tc.addr || got.tls != tc.tls {
+			t.Errorf("grpcTarget(%s, %q) = %+v, %v; want %s tls=%v", tc.rest, tc.override, got, err, tc.addr, tc.tls)
+		}
+	}
+	u, _ := url.Parse("http://127.0.0.1:8080")
+	for _, bad := range []string{"grpc.example.com", "ftp://x:1", "https://", "https://x/path", "x:0", "x:port", ":50051"} {
+		if got, err := grpcTarget(u, bad); err == nil {
+			t.Errorf("grpcTarget(%q) = %+v, want an error", bad, got)
 		}
 	}
 }
@@ -148,6 +187,9 @@ func TestNewOptions(t *testing.T) {
 		if _, err := New(Options{URL: bad}); err == nil {
 			t.Errorf("New(%q) succeeded, want an error", bad)
 		}
+	}
+	if _, err := New(Options{URL: "http://127.0.0.1:8080", GRPCURL: "no-port"}); err == nil || !strings.Contains(err.Error(), "host:port") {
+		t.Errorf("New with a gRPC URL without a port: %v, want an error saying host:port", err)
 	}
 	w, err := New(Options{URL: "https://example.invalid", Collections: []string{" A ", ""}})
 	if err != nil {

@@ -1,18 +1,21 @@
-// Package weaviate is the chat.Warehouse on a Weaviate cluster, through the
-// official Go client (weaviate-go-client v4) and its GraphQL API.
+// Package weaviate is the chat.Warehouse on a Weaviate cluster. Queries,
+// aggregations and searches go over Weaviate's gRPC API (weaviate.v1.Weaviate
+// Search and Aggregate, through the server's own generated stubs); the
+// schema and seeding go over REST through the official Go client
+// (weaviate-go-client v4). GraphQL is not used, so a cluster with GraphQL
+// turned off (every new Weaviate Cloud cluster) is served. The server must
+// be Weaviate 1.28.5 or later, the first with gRPC Aggregate.
 //
 // Every name a caller sends is checked against the discovered schema before
-// anything reaches Weaviate, filter values travel through the client's typed
-// filter builders (never formatted into a query by hand), and every failure
-// leaves as a *chat.Error: CodeInvalid for a bad request, CodeUnavailable when
-// Weaviate cannot answer, CodeDeadline when the caller's time ran out.
-//
-// This package is the one place to change when queries move from GraphQL to
-// the gRPC API (Weaviate Cloud is retiring GraphQL queries).
+// anything reaches Weaviate, filter values travel as typed protobuf values
+// (never formatted into query text), and every failure leaves as a
+// *chat.Error: CodeInvalid for a bad request, CodeUnavailable when Weaviate
+// cannot answer, CodeDeadline when the caller's time ran out.
 package weaviate
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -26,7 +29,10 @@ import (
 	wv "github.com/weaviate/weaviate-go-client/v4/weaviate"
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/auth"
 	"github.com/weaviate/weaviate-go-client/v4/weaviate/fault"
-	"github.com/weaviate/weaviate/entities/models"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -44,7 +50,20 @@ type Options struct {
 	// URL is the scheme and host of the Weaviate REST endpoint, such as
 	// "http://127.0.0.1:8080" or "https://my-cluster.weaviate.cloud".
 	URL string
-	// APIKey, when set, is sent as a bearer token on every request.
+	// GRPCURL is where the gRPC API listens, as host:port or as a URL
+	// (http:// for plaintext, https:// for TLS). Empty: derived from URL,
+	// grpc-<host>:443 for Weaviate Cloud and <host>:50051 otherwise (see
+	// grpcTarget).
+	GRPCURL string
+	// RootCAs, when set, replaces the system's roots for verifying the
+	// gRPC endpoint's certificate (a private CA). Certificates are always
+	// verified.
+	RootCAs *x509.CertPool
+	// GRPCDialOptions are added to the adapter's own when the connection
+	// is created: a dialer, interceptors.
+	GRPCDialOptions []grpc.DialOption
+	// APIKey, when set, is sent as a bearer token on every request, REST
+	// and gRPC.
 	APIKey string
 	// Timeout bounds each call to Weaviate, so a slow cluster can never
 	// hold a turn past its deadline. Default DefaultTimeout.
@@ -68,10 +87,14 @@ type Options struct {
 }
 
 // Warehouse implements chat.Warehouse and chat.Searcher on Weaviate. It is
-// safe for concurrent use: the client is created once and shared, and the
-// only mutable state is the schema cache, guarded by its mutex.
+// safe for concurrent use: the REST client and the gRPC connection are
+// created once and shared, and the only mutable state is the schema cache,
+// guarded by its mutex.
 type Warehouse struct {
 	client    *wv.Client
+	conn      *grpc.ClientConn
+	rpc       pb.WeaviateClient
+	bearer    string // "Bearer <key>", or empty
 	timeout   time.Duration
 	rowCap    int
 	maxGroups int
@@ -84,8 +107,9 @@ var (
 	_ chat.Searcher  = (*Warehouse)(nil)
 )
 
-// New creates the client. It sends nothing to Weaviate, so a cold start
-// never waits on the cluster; the first call discovers the schema.
+// New creates the REST client and the gRPC connection. It sends nothing to
+// Weaviate, so a cold start never waits on the cluster; the first call
+// discovers the schema and connects. Close releases the connection.
 func New(opts Options) (*Warehouse, error) {
 	u, err := url.Parse(opts.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -93,6 +117,10 @@ func New(opts Options) (*Warehouse, error) {
 	}
 	if u.Path != "" && u.Path != "/" {
 		return nil, fmt.Errorf("weaviate.New: URL must not have a path (the client adds /v1), got %q", opts.URL)
+	}
+	ep, err := grpcTarget(u, opts.GRPCURL)
+	if err != nil {
+		return nil, fmt.Errorf("weaviate.New: %w", err)
 	}
 	w := &Warehouse{
 		timeout:   opts.Timeout,
@@ -163,8 +191,18 @@ func New(opts Options) (*Warehouse, error) {
 		return nil, fmt.Errorf("weaviate.New: %w", err)
 	}
 	gate.open.Store(true)
+	if opts.APIKey != "" {
+		w.bearer = "Bearer " + opts.APIKey
+	}
+	if w.conn, err = dialGRPC(ep, opts.RootCAs, opts.GRPCDialOptions); err != nil {
+		return nil, fmt.Errorf("weaviate.New: gRPC %s: %w", ep.addr, err)
+	}
+	w.rpc = pb.NewWeaviateClient(w.conn)
 	return w, nil
 }
+
+// Close closes the gRPC connection. The Warehouse must not be used after.
+func (w *Warehouse) Close() error { return w.conn.Close() }
 
 // constructionGate refuses requests until the client is built. The SDK's
 // constructor asks the server for its version with a background context
@@ -220,11 +258,39 @@ func (w *Warehouse) translate(ctx, cctx context.Context, op, collection string, 
 		return chat.Wrap(err, chat.CodeUnavailable, fullOp,
 			fmt.Sprintf("Weaviate did not answer the %s within %s; try again or ask for less", where, w.timeout))
 	}
+	if st, ok := status.FromError(err); ok && st.Code() != codes.OK {
+		return w.translateStatus(st, fullOp, where, err)
+	}
 	var fe *fault.WeaviateClientError
 	if errors.As(err, &fe) && fe.IsUnexpectedStatusCode && (fe.StatusCode == http.StatusUnauthorized || fe.StatusCode == http.StatusForbidden) {
 		// The key is the operator's to fix: the hint goes to the log only.
 		return chat.Wrap(fmt.Errorf("check WEAVIATE_API_KEY: %w", err), chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate refused the %s", where))
 	}
+	return chat.Wrap(err, chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate could not run the %s; try again later", where))
+}
+
+// translateStatus translates a gRPC failure. The hints for the operator
+// (which setting to check) go to the log, in the error; the caller's
+// message names only what was tried.
+func (w *Warehouse) translateStatus(st *status.Status, fullOp, where string, err error) error {
+	switch st.Code() {
+	case codes.Unauthenticated, codes.PermissionDenied:
+		return chat.Wrap(fmt.Errorf("check WEAVIATE_API_KEY: %w", err), chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate refused the %s", where))
+	case codes.Unavailable:
+		// Nothing answered at the gRPC address, or the connection broke.
+		return chat.Wrap(fmt.Errorf("check that Weaviate's gRPC port is reachable (WEAVIATE_GRPC_URL): %w", err), chat.CodeUnavailable, fullOp,
+			fmt.Sprintf("Weaviate could not run the %s; try again later", where))
+	case codes.DeadlineExceeded:
+		return chat.Wrap(err, chat.CodeUnavailable, fullOp,
+			fmt.Sprintf("Weaviate did not answer the %s within %s; try again or ask for less", where, w.timeout))
+	case codes.Unimplemented:
+		return chat.Wrap(fmt.Errorf("Weaviate 1.28.5 or later is needed for gRPC Search and Aggregate: %w", err), chat.CodeUnavailable, fullOp,
+			fmt.Sprintf("Weaviate could not run the %s", where))
+	}
+	// The server ran the call and refused it: most often the schema changed
+	// under a warm instance, so the cached schema is dropped and the next
+	// call discovers it again.
+	w.cache.invalidate()
 	return chat.Wrap(err, chat.CodeUnavailable, fullOp, fmt.Sprintf("Weaviate could not run the %s; try again later", where))
 }
 
@@ -237,27 +303,6 @@ func isTimeout(err error) bool {
 	}
 	var ne net.Error
 	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
-}
-
-// graphQLError reports the errors of a GraphQL answer (which arrives with
-// status 200) as one error, so they are translated like any other failure.
-// A GraphQL error often means the schema changed under a warm instance, so
-// the cached schema is dropped and the next call discovers it again.
-func (w *Warehouse) graphQLError(resp *models.GraphQLResponse) error {
-	if resp == nil {
-		return errors.New("empty GraphQL response")
-	}
-	if len(resp.Errors) == 0 {
-		return nil
-	}
-	w.cache.invalidate()
-	msgs := make([]string, 0, len(resp.Errors))
-	for _, e := range resp.Errors {
-		if e != nil {
-			msgs = append(msgs, e.Message)
-		}
-	}
-	return fmt.Errorf("graphql: %s", strings.Join(msgs, "; "))
 }
 
 // schemaCache keeps the discovered schema for the life of a warm instance.
