@@ -7,7 +7,7 @@ USER  ?= demo
 ARTIFACTS_DIR ?= bin
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: help run token table seed test vet build build-ApiFunction build-AuthorizerFunction deploy clean
+.PHONY: help run token table seed test vet build build-ApiFunction build-AuthorizerFunction deploy clean web-vendor
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -26,6 +26,12 @@ seed: ## load the sample data into the Weaviate at WEAVIATE_URL (idempotent)
 
 test: ## what CI runs: start the test servers, go vet, go test -race
 	./scripts/test.sh
+
+# The chart libraries the page ships, copied unchanged from node_modules
+# (pinned by package-lock.json); make test fails when the copies differ.
+WEB_VENDOR := vega/build/vega.min.js vega-lite/build/vega-lite.min.js vega-embed/build/vega-embed.min.js
+web-vendor: ## copy vega, vega-lite and vega-embed from node_modules into shared/web/assets/vendor (after npm ci)
+	@for f in $(WEB_VENDOR); do cp node_modules/$$f shared/web/assets/vendor/ && echo "shared/web/assets/vendor/$${f##*/}"; done
 
 vet: ## go vet only
 	$(GO) vet ./...

@@ -15,7 +15,11 @@ import (
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/auth"
 	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/httpapi"
 )
+
+// localTokenTTL is how long a token of the page's local sign-in lasts.
+const localTokenTTL = 12 * time.Hour
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -39,7 +43,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Deps{Auth: verifier, Logger: logger})
+	// The page's sign-in form gets the same tokens as `make token`.
+	local := httpapi.TokenIssuerFunc(func(user string) (string, time.Time, error) { return verifier.Sign(user, localTokenTTL) })
+	a, err := app.New(ctx, cfg, app.Deps{Auth: verifier, Logger: logger, LocalTokens: local})
 	if err != nil {
 		return err
 	}
@@ -62,6 +68,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "Open the chat page: %s/\n\n", url)
 	fmt.Fprintf(stdout, "datachat listening on %s\n", url)
 	for _, e := range a.Embedded {
 		fmt.Fprintf(stdout, "  embedded %s\n", e)

@@ -33,7 +33,10 @@ type Deps struct {
 	Auth   httpapi.Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
-	NewID  func() string // conversation and run ids; random UUIDs when nil
+	// LocalTokens signs tokens for the page's sign-in form: set only by the
+	// local server, which verifies its own tokens; never in Lambda.
+	LocalTokens httpapi.TokenIssuer
+	NewID       func() string // conversation and run ids; random UUIDs when nil
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -148,6 +151,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
 		Meter: deps.Meter, UserLimits: cfg.UserLimits, TurnTokens: cfg.Limits.MaxTotalTokens,
+		Page: httpapi.PageOptions{
+			LocalTokens: deps.LocalTokens,
+			Cognito:     httpapi.CognitoLogin{Domain: cfg.Cognito.Domain, ClientID: cfg.Cognito.ClientID},
+		},
 		StreamTurnTimeout: cfg.StreamTurnTimeout,
 	})
 	if err != nil {

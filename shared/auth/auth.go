@@ -65,6 +65,21 @@ func (h *HS256) Authenticate(r *http.Request) (string, error) {
 	return sub, nil
 }
 
+// Sign issues a token for sub that expires ttl after the verifier's
+// clock, so the tokens it signs and the ones it accepts agree on time.
+// The error is CodeInvalid when sub is not a valid user id.
+func (h *HS256) Sign(sub string, ttl time.Duration) (string, time.Time, error) {
+	if !ValidSubject(sub) {
+		return "", time.Time{}, chat.Errorf(chat.CodeInvalid, "%q is not a valid user name; use 1-128 letters, digits or @ . _ : | + = -", sub)
+	}
+	now := h.now()
+	tok, err := Issue(h.secret, sub, ttl, now)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return tok, now.Add(ttl), nil
+}
+
 // BearerToken extracts the token of an "Authorization: Bearer" header.
 func BearerToken(r *http.Request) (string, error) {
 	h := r.Header.Get("Authorization")

@@ -46,6 +46,15 @@ type Config struct {
 	ConversationTTL time.Duration
 
 	Weaviate Weaviate
+
+	Cognito Cognito
+}
+
+// Cognito is the user pool's managed login that the chat page sends users
+// to when the server does not verify its own tokens (in AWS).
+type Cognito struct {
+	Domain   string // COGNITO_DOMAIN: https://<prefix>.auth.<region>.amazoncognito.com
+	ClientID string // COGNITO_CLIENT_ID: the app client (public, no secret)
 }
 
 // Weaviate selects the user's Weaviate as the warehouse; without a URL the
@@ -108,6 +117,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			Collections:  list(getenv("WEAVIATE_COLLECTIONS")),
 			Timeout:      p.duration("WEAVIATE_TIMEOUT", 10*time.Second),
 		},
+		Cognito: Cognito{
+			Domain:   strings.TrimRight(strings.TrimSpace(getenv("COGNITO_DOMAIN")), "/"),
+			ClientID: strings.TrimSpace(getenv("COGNITO_CLIENT_ID")),
+		},
 		OpenAI: OpenAI{
 			APIKey:          strings.TrimSpace(getenv("OPENAI_API_KEY")),
 			KeySecretARN:    strings.TrimSpace(getenv("OPENAI_API_KEY_SECRET_ARN")),
@@ -131,6 +144,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.SaveReserve >= c.TurnTimeout {
 		p.errs = append(p.errs, fmt.Errorf("SAVE_RESERVE=%s must be shorter than TURN_TIMEOUT=%s, or every turn starts past its deadline", c.SaveReserve, c.TurnTimeout))
+	}
+	if d := c.Cognito.Domain; d != "" && !strings.HasPrefix(d, "https://") {
+		p.errs = append(p.errs, fmt.Errorf("COGNITO_DOMAIN=%q: want the pool domain's https:// URL, such as https://name.auth.eu-west-1.amazoncognito.com", d))
+	}
+	if (c.Cognito.Domain == "") != (c.Cognito.ClientID == "") {
+		p.errs = append(p.errs, errors.New("COGNITO_DOMAIN and COGNITO_CLIENT_ID are set together or not at all"))
 	}
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)

@@ -60,6 +60,8 @@ type Options struct {
 	// Heartbeat is the longest a stream stays silent: a comment line is
 	// sent when nothing else was for this long (default 15 s).
 	Heartbeat time.Duration
+
+	Page PageOptions // the chat page's sign-in (see page.go)
 }
 
 // Defaults of Options.
@@ -135,6 +137,9 @@ func New(opts Options) (http.Handler, error) {
 		} else {
 			mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { h(w, r, "") })
 		}
+	}
+	if err := s.routePage(mux); err != nil {
+		return nil, err
 	}
 	// The patterns without a method catch the other methods, so a wrong
 	// method gets a JSON 405 naming the allowed ones rather than the
