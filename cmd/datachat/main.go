@@ -36,7 +36,7 @@ var errUsage = errors.New("usage")
 const usage = `datachat: a data-analysis chat agent, run locally.
 
 Usage:
-  datachat serve [-addr host] [-user name]   serve the API (default command)
+  datachat serve [-addr host] [-user name] [-metrics file|-]   serve the API (default command)
   datachat token [-user name] [-ttl 24h]     print a bearer token for a user
   datachat table                             create TABLE_NAME on AWS_ENDPOINT_URL_DYNAMODB
   datachat seed                              load the sample data into WEAVIATE_URL (idempotent)

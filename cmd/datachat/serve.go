@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -22,6 +23,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	host := fs.String("addr", "127.0.0.1", "interface to listen on")
 	demoUser := fs.String("user", "demo", "user of the token printed at start")
+	metricsTo := fs.String("metrics", "", "write one CloudWatch EMF line per turn and tool call to this file (- for stdout); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -39,7 +41,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, cfg, app.Deps{Auth: verifier, Logger: logger})
+	deps := app.Deps{Auth: verifier, Logger: logger}
+	switch *metricsTo {
+	case "":
+	case "-":
+		deps.Metrics = stdout
+	default:
+		f, err := os.OpenFile(*metricsTo, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("-metrics: %w", err)
+		}
+		defer f.Close()
+		deps.Metrics = f
+	}
+	a, err := app.New(ctx, cfg, deps)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,9 @@ import (
 )
 
 func main() {
-	handler, err := build(os.Getenv, os.Stderr, fetchSecret)
+	// Logs and metrics go to stdout: JSON lines, the EMF ones among them
+	// turned into CloudWatch metrics.
+	handler, err := build(os.Getenv, os.Stdout, fetchSecret)
 	if err != nil {
 		// Lambda reports the init failure; the log says why.
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", slog.String("error", err.Error()))
@@ -54,7 +56,7 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 	}
 	// JSON lines, which CloudWatch Logs Insights queries field by field.
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger})
+	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger, Metrics: logs})
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +67,7 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (fun
 	return func(ctx context.Context, ev eventV2) (responseV2, error) {
 		ctx, cancel := gatewayDeadline(ctx, ev)
 		defer cancel()
-		return proxy(ctx, ev)
+		return proxy(withInvocationIDs(ctx), ev)
 	}, nil
 }
 

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -18,9 +19,11 @@ import (
 	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/embedded"
+	"github.com/datachat/datachat/shared/emf"
 	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/offline"
 	"github.com/datachat/datachat/shared/openai"
+	"github.com/datachat/datachat/shared/reqlog"
 	"github.com/datachat/datachat/shared/sample"
 	"github.com/datachat/datachat/shared/weaviate"
 )
@@ -31,6 +34,9 @@ type Deps struct {
 	Auth   httpapi.Authenticator
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Metrics receives one EMF line per turn and per tool call (the
+	// function's stdout in Lambda); nil emits no metrics.
+	Metrics io.Writer
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -59,6 +65,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	// Every line logged with a request's context names its request and trace.
+	deps.Logger = slog.New(reqlog.Handler(deps.Logger.Handler()))
 	a := &App{}
 	switch {
 	case deps.Warehouse != nil:
@@ -121,17 +129,35 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
+	var observe func(*http.Request, string) chat.Sink
+	if deps.Metrics != nil {
+		turns := emf.NewTurns(deps.Metrics, modelName(deps.Model), deps.Now, deps.Logger)
+		observe = func(r *http.Request, user string) chat.Sink { return turns.Turn(r.Context(), r.Pattern, user) }
+	}
 	h, err := httpapi.New(httpapi.Options{
 		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
 		Logger: deps.Logger, NewID: func() string { return uuid.NewString() }, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
+		Observe: observe,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
 	a.Handler, a.Agent = h, agent
 	return a, nil
+}
+
+// modelName is the Model dimension of the metrics: the hosted model's
+// name, or "offline" for the offline planner.
+func modelName(m chat.Model) string {
+	if n, ok := m.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	if _, ok := m.(*offline.Model); ok {
+		return "offline"
+	}
+	return "custom"
 }
 
 func embeddedWarehouse(rowCap int) (*embedded.Warehouse, error) {

@@ -36,24 +36,26 @@ type chatResponse struct {
 // is sent, so a rejected or failed request stores nothing and an answered
 // one is never lost.
 func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
+	r, ev := s.observeTurn(r, user)
 	req, err := s.decodeChat(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.failTurn(w, r, ev, err)
 		return
 	}
 	var history []chat.Turn
 	if req.ConversationID == "" {
 		req.ConversationID = s.NewID()
 	} else if history, err = s.Memory.History(r.Context(), user, req.ConversationID, s.HistoryTurns); err != nil {
-		s.writeError(w, r, err)
+		s.failTurn(w, r, ev, err)
 		return
 	}
 
 	ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
 	defer cancel()
+	turnStarted(ev, req.ConversationID, history)
 	res, err := s.Agent.Run(ctx, history, req.Message)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.failTurn(w, r, ev, err)
 		return
 	}
 
@@ -75,9 +77,10 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 			// The store, not the turn, ran out of time: a store problem.
 			err = chat.Wrap(err, chat.CodeUnavailable, "httpapi.chat", "the conversation store did not answer in time; the answer was not saved, try again")
 		}
-		s.writeError(w, r, err)
+		s.failTurn(w, r, ev, err)
 		return
 	}
+	ev.Emit(chat.Event{Kind: chat.EventFinished, Turn: &stored})
 	writeJSON(w, http.StatusOK, chatResponse{ConversationID: stored.ConversationID, turnResponse: newTurnResponse(stored)})
 }
 

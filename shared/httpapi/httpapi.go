@@ -40,6 +40,11 @@ type Options struct {
 	NewID         func() string    // conversation ids
 	Now           func() time.Time // the clock; time.Now when nil
 
+	// Observe, when set, returns a sink for the events of one chat turn of
+	// user (the turn's metrics); a nil sink observes nothing. It is called
+	// once per POST /chat, after authentication.
+	Observe func(r *http.Request, user string) chat.Sink
+
 	TurnTimeout     time.Duration // a turn's deadline when the request has none sooner (default 25 s)
 	SaveReserve     time.Duration // time kept back from the turn for storing it (default 2 s)
 	MaxBodyBytes    int64         // default 32 KiB
@@ -110,7 +115,7 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; the routes are POST /chat, GET /conversations, GET and DELETE /conversations/{id}, GET /health", r.Method, r.URL.Path))
 	})
-	return s.recoverer(s.logRequests(mux)), nil
+	return withRequestIDs(s.recoverer(s.logRequests(mux))), nil
 }
 
 // Route is one route the handler serves.
