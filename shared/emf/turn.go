@@ -197,6 +197,7 @@ func (t *turn) flush(end time.Time, reason chat.FinishReason, limit string, code
 			{UsageLimitHit, Count, flag(reason == chat.FinishUsageLimit)},
 			{Deadline, Count, flag(reason == chat.FinishDeadline || code == chat.CodeDeadline)},
 			{Errors, Count, flag(failed)},
+			{ModelErrors, Count, flag(model)},
 			{ColdStart, Count, flag(!t.turns.warm.Swap(true))},
 		},
 	}, {
