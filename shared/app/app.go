@@ -45,6 +45,9 @@ type Deps struct {
 		chat.Memory
 		chat.Conversations
 	}
+	// Meter keeps the per-user counters; by default Memory when it is one
+	// (DynamoDB), else in-process counters.
+	Meter chat.Meter
 }
 
 // App is the built service.
@@ -125,6 +128,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		deps.Memory = embedded.NewMemory(deps.Now)
 		a.Embedded = append(a.Embedded, "memory (in-process, lost on exit; set TABLE_NAME)")
 	}
+	if deps.Meter == nil {
+		// The conversation store keeps the counters when it can (DynamoDB),
+		// so every instance sees the same budgets; otherwise they are the
+		// process's own.
+		if m, ok := deps.Memory.(chat.Meter); ok {
+			deps.Meter = m
+		} else {
+			deps.Meter = embedded.NewMeter()
+		}
+	}
 	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
@@ -140,6 +153,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
 		Observe: observe,
+		Meter:   deps.Meter, UserLimits: cfg.UserLimits, TurnTokens: cfg.Limits.MaxTotalTokens,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)

@@ -29,6 +29,8 @@ const (
 	CodeModelUnavailable Code = "model_unavailable" // the model provider is overloaded or rate limiting
 	CodeQuotaExhausted   Code = "quota_exhausted"   // the model account has no quota left
 	CodeConflict         Code = "conflict"          // a concurrent change won; retrying may succeed
+	CodeRateLimited      Code = "rate_limited"      // the user asked for more turns per minute than allowed
+	CodeBudgetExhausted  Code = "budget_exhausted"  // the user spent the day's tokens
 	CodeInternal         Code = "internal"          // a bug; details are logged, never returned
 )
 

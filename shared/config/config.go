@@ -25,6 +25,9 @@ type Config struct {
 	MaxBodyBytes    int64         // MAX_BODY_BYTES (default 32768)
 	MaxMessageChars int           // MAX_MESSAGE_CHARS (default 8000)
 	HistoryTurns    int           // HISTORY_TURNS (default 20)
+	// UserLimits (USER_DAILY_TOKENS, USER_TURNS_PER_MINUTE; unset or 0 =
+	// unlimited) bound each user across all their turns.
+	UserLimits chat.UserLimits
 
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn or error (default info)
 
@@ -85,6 +88,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxBodyBytes:    int64(p.int("MAX_BODY_BYTES", httpapi.DefaultMaxBodyBytes, 256, 10<<20)),
 		MaxMessageChars: p.int("MAX_MESSAGE_CHARS", httpapi.DefaultMaxMessageChars, 1, 1_000_000),
 		HistoryTurns:    p.int("HISTORY_TURNS", httpapi.DefaultHistoryTurns, 0, 1000),
+		UserLimits: chat.UserLimits{
+			DailyTokens:    p.int("USER_DAILY_TOKENS", 0, 0, 1_000_000_000),
+			TurnsPerMinute: p.int("USER_TURNS_PER_MINUTE", 0, 0, 100_000),
+		},
 		LogLevel:        p.level("LOG_LEVEL"),
 		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
 		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),

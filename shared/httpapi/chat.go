@@ -50,10 +50,16 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		return
 	}
 
+	reservation, err := s.reserve(r.Context(), user)
+	if err != nil {
+		s.failTurn(w, r, ev, err)
+		return
+	}
 	ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
 	defer cancel()
 	turnStarted(ev, req.ConversationID, history)
 	res, err := s.Agent.Run(ctx, history, req.Message)
+	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
 	if err != nil {
 		s.failTurn(w, r, ev, err)
 		return

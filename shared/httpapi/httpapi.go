@@ -45,6 +45,13 @@ type Options struct {
 	// once per POST /chat, after authentication.
 	Observe func(r *http.Request, user string) chat.Sink
 
+	// Meter keeps the per-user counters behind UserLimits; required when
+	// a limit is set. TurnTokens is what a turn reserves of the daily
+	// token budget before it runs: the most one turn may use.
+	Meter      chat.Meter
+	UserLimits chat.UserLimits
+	TurnTokens int
+
 	TurnTimeout     time.Duration // a turn's deadline when the request has none sooner (default 25 s)
 	SaveReserve     time.Duration // time kept back from the turn for storing it (default 2 s)
 	MaxBodyBytes    int64         // default 32 KiB
@@ -76,6 +83,9 @@ func New(opts Options) (http.Handler, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.UserLimits.On() && (opts.Meter == nil || opts.TurnTokens < 1) {
+		return nil, errors.New("httpapi.New: per-user limits need a Meter and TurnTokens")
 	}
 	setDefault(&opts.TurnTimeout, DefaultTurnTimeout)
 	setDefault(&opts.SaveReserve, DefaultSaveReserve)
@@ -197,6 +207,8 @@ func statusOf(code chat.Code) int {
 		return http.StatusNotFound
 	case chat.CodeConflict:
 		return http.StatusConflict
+	case chat.CodeRateLimited, chat.CodeBudgetExhausted:
+		return http.StatusTooManyRequests
 	case chat.CodeTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case chat.CodeUnsupportedMedia:
