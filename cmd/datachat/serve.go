@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -26,6 +27,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	host := fs.String("addr", "127.0.0.1", "interface to listen on")
 	demoUser := fs.String("user", "demo", "user of the token printed at start")
+	metricsTo := fs.String("metrics", "", "write one CloudWatch EMF line per turn and tool call to this file (- for stdout); off when empty")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -45,7 +47,20 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// The page's sign-in form gets the same tokens as `make token`.
 	local := httpapi.TokenIssuerFunc(func(user string) (string, time.Time, error) { return verifier.Sign(user, localTokenTTL) })
-	a, err := app.New(ctx, cfg, app.Deps{Auth: verifier, Logger: logger, LocalTokens: local})
+	deps := app.Deps{Auth: verifier, Logger: logger, LocalTokens: local}
+	switch *metricsTo {
+	case "":
+	case "-":
+		deps.Metrics = stdout
+	default:
+		f, err := os.OpenFile(*metricsTo, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("-metrics: %w", err)
+		}
+		defer f.Close()
+		deps.Metrics = f
+	}
+	a, err := app.New(ctx, cfg, deps)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,9 @@ import (
 )
 
 func main() {
-	handler, err := build(os.Getenv, os.Stderr, fetchSecret)
+	// Logs and metrics go to stdout: JSON lines, the EMF ones among them
+	// turned into CloudWatch metrics.
+	handler, err := build(os.Getenv, os.Stdout, fetchSecret)
 	if err != nil {
 		// Lambda reports the init failure; the log says why.
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", slog.String("error", err.Error()))
@@ -59,7 +61,7 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (*fu
 	}
 	// JSON lines, which CloudWatch Logs Insights queries field by field.
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger})
+	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger, Metrics: logs})
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +81,7 @@ type function struct {
 // invoke answers one event: a *streamingV1 on a streamed route (which the
 // runtime sends as a stream), a responseV1 on every other.
 func (f *function) invoke(ctx context.Context, ev eventV1) (any, error) {
+	ctx = withInvocationIDs(ctx)
 	if id := ev.RequestContext.RequestID; id != "" {
 		// The gateway's id, never the client's, names the request in
 		// every log line.

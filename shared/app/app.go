@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,9 +21,11 @@ import (
 	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/embedded"
+	"github.com/datachat/datachat/shared/emf"
 	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/offline"
 	"github.com/datachat/datachat/shared/openai"
+	"github.com/datachat/datachat/shared/reqlog"
 	"github.com/datachat/datachat/shared/sample"
 	"github.com/datachat/datachat/shared/weaviate"
 )
@@ -37,6 +40,9 @@ type Deps struct {
 	// local server, which verifies its own tokens; never in Lambda.
 	LocalTokens httpapi.TokenIssuer
 	NewID       func() string // conversation and run ids; random UUIDs when nil
+	// Metrics receives one EMF line per turn and per tool call (the
+	// function's stdout in Lambda); nil emits no metrics.
+	Metrics io.Writer
 
 	// Optional overrides; nil means "choose from the configuration".
 	Model     chat.Model
@@ -71,6 +77,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	if deps.NewID == nil {
 		deps.NewID = uuid.NewString
 	}
+	// Every line logged with a request's context names its request and trace.
+	deps.Logger = slog.New(reqlog.Handler(deps.Logger.Handler()))
 	a := &App{}
 	switch {
 	case deps.Warehouse != nil:
@@ -145,12 +153,18 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
+	var observe func(*http.Request, string) chat.Sink
+	if deps.Metrics != nil {
+		turns := emf.NewTurns(deps.Metrics, modelName(deps.Model), deps.Now, deps.Logger)
+		observe = func(r *http.Request, user string) chat.Sink { return turns.Turn(r.Context(), r.Pattern, user) }
+	}
 	h, err := httpapi.New(httpapi.Options{
 		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
 		Logger: deps.Logger, NewID: deps.NewID, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
-		Meter: deps.Meter, UserLimits: cfg.UserLimits, TurnTokens: cfg.Limits.MaxTotalTokens,
+		Observe: observe,
+		Meter:   deps.Meter, UserLimits: cfg.UserLimits, TurnTokens: cfg.Limits.MaxTotalTokens,
 		Page: httpapi.PageOptions{
 			LocalTokens: deps.LocalTokens,
 			Cognito:     httpapi.CognitoLogin{Domain: cfg.Cognito.Domain, ClientID: cfg.Cognito.ClientID},
@@ -162,6 +176,18 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	}
 	a.Handler, a.Agent = h, agent
 	return a, nil
+}
+
+// modelName is the Model dimension of the metrics: the hosted model's
+// name, or "offline" for the offline planner.
+func modelName(m chat.Model) string {
+	if n, ok := m.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	if _, ok := m.(*offline.Model); ok {
+		return "offline"
+	}
+	return "custom"
 }
 
 func embeddedWarehouse(rowCap int) (*embedded.Warehouse, error) {

@@ -15,6 +15,8 @@ import (
 	"github.com/datachat/datachat/shared/auth"
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/config"
+	"github.com/datachat/datachat/shared/fakemodel"
+	"github.com/datachat/datachat/shared/openai"
 )
 
 func jsonDecode(resp *http.Response, into any) error { return json.NewDecoder(resp.Body).Decode(into) }
@@ -56,4 +58,18 @@ func BenchmarkTurnOverhead(b *testing.B) { benchTurn(b, instantModel{}, "hello")
 // requests and an aggregate over 5,105 rows.
 func BenchmarkTurnOffline(b *testing.B) {
 	benchTurn(b, nil, "What was the average closing price of the S&P 500 in 2008?")
+}
+
+// BenchmarkTurnThroughOpenAI is one turn through the OpenAI adapter
+// against the fake model with no latency (a query call, then the answer):
+// the adapter's and the SDK's cost per turn. Profile it with
+// -cpuprofile / -memprofile.
+func BenchmarkTurnThroughOpenAI(b *testing.B) {
+	fake := httptest.NewServer(fakemodel.New(fakemodel.Options{}))
+	defer fake.Close()
+	m, err := openai.New(openai.Options{APIKey: "unused", BaseURL: fake.URL + "/v1/"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchTurn(b, m, "What was the average closing price of the S&P 500 in January 2008?")
 }

@@ -42,9 +42,10 @@ type chatResponse struct {
 // is sent, so a rejected or failed request stores nothing and an answered
 // one is never lost.
 func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
+	r, ev, obs := s.observeTurn(r, user)
 	req, err := s.decodeChat(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.failTurn(w, r, ev, nil, err)
 		return
 	}
 	var history []chat.Turn
@@ -53,7 +54,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		req.ConversationID = s.NewID()
 	} else {
 		if history, err = s.Memory.History(r.Context(), user, req.ConversationID, max(s.HistoryTurns, 1)); err != nil {
-			s.writeError(w, r, err)
+			s.failTurn(w, r, ev, nil, err)
 			return
 		}
 		if n := len(history); n > 0 {
@@ -68,18 +69,21 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 
 	reservation, err := s.reserve(r.Context(), user)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.failTurn(w, r, ev, nil, err)
 		return
 	}
 	// A streamed turn gets its own context and deadline and reports to
 	// the stream; stream is nil for a JSON answer.
-	ctx, cancel, stream := s.turnContext(w, r, req.ConversationID, nextSeq)
+	ctx, cancel, stream := s.turnContext(w, r, req.ConversationID, nextSeq, obs)
 	defer cancel()
+	if stream == nil {
+		turnStarted(ev, req.ConversationID, nextSeq)
+	}
 	ctx = chat.OnToolFailure(ctx, func(f chat.ToolFailure) { s.logToolFailure(r, f) })
 	res, err := s.Agent.Run(ctx, history, req.Message)
 	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
 	if err != nil {
-		s.replyError(w, r, stream, err)
+		s.failTurn(w, r, ev, stream, err)
 		return
 	}
 
@@ -106,13 +110,14 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		stored = turn
 	default:
 		// A follow-up whose conversation was deleted meanwhile (404), or a bug.
-		s.replyError(w, r, stream, err)
+		s.failTurn(w, r, ev, stream, err)
 		return
 	}
 	if stream != nil {
 		stream.finish(stored, saved)
 		return
 	}
+	ev.Emit(chat.Event{Kind: chat.EventFinished, Turn: &stored, Unsaved: !saved})
 	writeJSON(w, http.StatusOK, newChatResponse(stored, saved))
 }
 

@@ -40,6 +40,11 @@ type Options struct {
 	NewID         func() string    // conversation ids
 	Now           func() time.Time // the clock; time.Now when nil
 
+	// Observe, when set, returns a sink for the events of one chat turn of
+	// user (the turn's metrics); a nil sink observes nothing. It is called
+	// once per POST /chat, after authentication.
+	Observe func(r *http.Request, user string) chat.Sink
+
 	// Meter keeps the per-user counters behind UserLimits; required when
 	// a limit is set. TurnTokens is what a turn reserves of the daily
 	// token budget before it runs: the most one turn may use.
@@ -153,7 +158,7 @@ func New(opts Options) (http.Handler, error) {
 	})
 	// The inner recoverer answers a panic in a handler, so the access log
 	// around it sees the 500; the outer one guards the logger itself.
-	return s.recoverer(s.logRequests(s.recoverer(mux))), nil
+	return withRequestIDs(s.recoverer(s.logRequests(s.recoverer(mux)))), nil
 }
 
 // Route is one route the handler serves.

@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/datachat/datachat/shared/reqlog"
 )
 
 // statusRecorder remembers the status a handler wrote, for the access log.
@@ -42,6 +44,9 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 		start := s.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		info := &requestInfo{id: requestID(r)}
+		if id := reqlog.From(r.Context()).Request; id != "" {
+			info.id = id
+		}
 		w.Header().Set(RequestIDHeader, info.id)
 		defer func() {
 			status := rec.status

@@ -42,7 +42,7 @@ func wantsStream(r *http.Request) bool {
 // StreamTurnTimeout (or the request's own deadline less SaveReserve, in
 // Lambda), and reports its events to the stream. cancel waits until the
 // stream's last event is written or the client is gone.
-func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversationID string, turn int) (context.Context, context.CancelFunc, *sseStream) {
+func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversationID string, turn int, observer chat.Sink) (context.Context, context.CancelFunc, *sseStream) {
 	if !wantsStream(r) {
 		ctx, cancel := context.WithDeadline(r.Context(), s.turnDeadline(r))
 		return ctx, cancel, nil
@@ -50,7 +50,7 @@ func (s *server) turnContext(w http.ResponseWriter, r *http.Request, conversatio
 	deadline := s.deadlineWithin(r, s.StreamTurnTimeout)
 	// The write deadline is for the connection, so on the real clock.
 	st := newSSEStream(s, w, r, time.Now().Add(deadline.Sub(s.Now())+s.SaveReserve+writeMargin))
-	events := chat.NewEvents(st, s.Now)
+	events := chat.NewEvents(chat.Tee(st, observer), s.Now)
 	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
 	ctx = chat.WithEvents(ctx, events)
 	st.events = events

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	sdk "github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/shared"
@@ -34,12 +35,49 @@ func (m *Model) params(req chat.ModelRequest) (sdk.ChatCompletionNewParams, erro
 		}
 		p.Messages = append(p.Messages, mp)
 	}
-	for _, t := range req.Tools {
+	tools, err := m.tools.convert(req.Tools)
+	if err != nil {
+		return p, err
+	}
+	p.Tools = tools
+	if len(p.Tools) > 0 {
+		// Sent only with tools: OpenAI rejects it in a request without them.
+		// Independent reads in one response save whole model round trips;
+		// the agent validates every call's arguments either way.
+		p.ParallelToolCalls = sdk.Bool(true)
+	}
+	return p, nil
+}
+
+// toolCache keeps the SDK form of the tool declarations. The agent sends
+// the same declarations (the same slice) with every request, and decoding
+// their JSON Schemas into the SDK's maps was about a third of the
+// adapter's CPU per request; so they are converted once per slice.
+type toolCache struct {
+	mu    sync.Mutex
+	key   *chat.ToolSpec // first element of the converted slice
+	n     int
+	tools []sdk.ChatCompletionToolUnionParam
+}
+
+func (c *toolCache) convert(specs []chat.ToolSpec) ([]sdk.ChatCompletionToolUnionParam, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	c.mu.Lock()
+	if c.key == &specs[0] && c.n == len(specs) {
+		tools := c.tools
+		c.mu.Unlock()
+		return tools, nil
+	}
+	c.mu.Unlock()
+	tools := make([]sdk.ChatCompletionToolUnionParam, 0, len(specs))
+	for _, t := range specs {
 		schema, err := parameters(t.Parameters)
 		if err != nil {
-			return p, fmt.Errorf("tool %s: %w", t.Name, err)
+			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
 		}
-		p.Tools = append(p.Tools, sdk.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+		tools = append(tools, sdk.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
 			Name:        t.Name,
 			Description: sdk.String(t.Description),
 			Parameters:  schema,
@@ -49,13 +87,12 @@ func (m *Model) params(req chat.ModelRequest) (sdk.ChatCompletionNewParams, erro
 			Strict: sdk.Bool(true),
 		}))
 	}
-	if len(p.Tools) > 0 {
-		// Sent only with tools: OpenAI rejects it in a request without them.
-		// Independent reads in one response save whole model round trips;
-		// the agent validates every call's arguments either way.
-		p.ParallelToolCalls = sdk.Bool(true)
-	}
-	return p, nil
+	// The converted declarations are only read after this (the SDK
+	// encodes them), so every request may share them.
+	c.mu.Lock()
+	c.key, c.n, c.tools = &specs[0], len(specs), tools
+	c.mu.Unlock()
+	return tools, nil
 }
 
 func messageParam(msg chat.Message) (sdk.ChatCompletionMessageParamUnion, error) {

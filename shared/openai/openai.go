@@ -103,6 +103,7 @@ type Model struct {
 	sleep           func(context.Context, time.Duration) error
 	log             *slog.Logger
 	redactor        redactor
+	tools           *toolCache
 }
 
 var _ chat.Model = (*Model)(nil)
@@ -132,6 +133,7 @@ func New(opts Options) (*Model, error) {
 		sleep:           opts.Sleep,
 		log:             opts.Logger,
 		redactor:        redactor{key: opts.APIKey},
+		tools:           &toolCache{},
 	}
 	if m.model == "" {
 		m.model = DefaultModel
@@ -168,9 +170,16 @@ func New(opts Options) (*Model, error) {
 		}
 		clientOpts = append(clientOpts, option.WithBaseURL(opts.BaseURL))
 	}
-	if opts.HTTPClient != nil {
-		clientOpts = append(clientOpts, option.WithHTTPClient(opts.HTTPClient))
+	httpClient := opts.HTTPClient
+	if httpClient == nil {
+		// The default transport keeps 2 idle connections per host, so with
+		// many turns in flight most model requests would open (and the
+		// provider accept) a new TLS connection. Keep enough for every turn.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 0, 4096
+		httpClient = &http.Client{Transport: t}
 	}
+	clientOpts = append(clientOpts, option.WithHTTPClient(httpClient))
 	m.client = sdk.NewClient(clientOpts...)
 	return m, nil
 }
