@@ -74,6 +74,7 @@ type answer struct {
 	} `json:"table"`
 	Chart        map[string]any `json:"chart"`
 	FinishReason string         `json:"finish_reason"`
+	Saved        *bool          `json:"saved"`
 	Usage        struct {
 		ModelRequests int `json:"model_requests"`
 		TotalTokens   int `json:"total_tokens"`

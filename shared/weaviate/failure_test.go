@@ -350,9 +350,15 @@ func TestRequestMapping(t *testing.T) {
 					Metadata: &pb.MetadataResult{IdAsBytes: []byte{0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22}}},
 			}}, nil
 		},
-		aggregate: func(context.Context, *pb.AggregateRequest) (*pb.AggregateReply, error) {
+		aggregate: func(_ context.Context, r *pb.AggregateRequest) (*pb.AggregateReply, error) {
+			// Seven matches, each with a value of every field asked about.
 			n := int64(7)
-			return &pb.AggregateReply{Result: &pb.AggregateReply_SingleResult{SingleResult: &pb.AggregateReply_Single{ObjectsCount: &n}}}, nil
+			single := &pb.AggregateReply_Single{ObjectsCount: &n, Aggregations: &pb.AggregateReply_Aggregations{}}
+			for _, a := range r.Aggregations {
+				single.Aggregations.Aggregations = append(single.Aggregations.Aggregations, &pb.AggregateReply_Aggregations_Aggregation{
+					Property: a.Property, Aggregation: &pb.AggregateReply_Aggregations_Aggregation_Int{Int: &pb.AggregateReply_Aggregations_Aggregation_Integer{Count: &n}}})
+			}
+			return &pb.AggregateReply{Result: &pb.AggregateReply_SingleResult{SingleResult: single}}, nil
 		},
 	}
 	opts, _ := fakeWeaviate(t, `{"classes":[{"class":"Things","vectorizer":"none","properties":[
@@ -379,22 +385,28 @@ func TestRequestMapping(t *testing.T) {
 		{Operator: pb.Filters_OPERATOR_GREATER_THAN_EQUAL, Target: prop("day"), TestValue: &pb.Filters_ValueText{ValueText: "2008-01-31T00:00:00Z"}},
 		{Operator: pb.Filters_OPERATOR_LESS_THAN, Target: prop("n"), TestValue: &pb.Filters_ValueInt{ValueInt: 5}},
 	}}
+	// The sort keys are fetched to order the page by them (then dropped),
+	// and the object id breaks ties (chat.CheckQuery's default order).
 	want := &pb.SearchRequest{
 		Collection:  "Things",
-		Properties:  &pb.PropertiesRequest{NonRefProperties: []string{"name"}},
+		Properties:  &pb.PropertiesRequest{NonRefProperties: []string{"name", "day", "n"}},
 		Metadata:    &pb.MetadataRequest{Uuid: true},
 		Limit:       2,
-		SortBy:      []*pb.SortBy{{Path: []string{"day"}}, {Path: []string{"n"}, Ascending: true}},
+		SortBy:      []*pb.SortBy{{Path: []string{"day"}}, {Path: []string{"n"}, Ascending: true}, {Path: []string{chat.SortID}, Ascending: true}},
 		Filters:     where,
 		Uses_123Api: true, Uses_125Api: true, Uses_127Api: true,
 	}
 	if got := f.lastSearch(t); !proto.Equal(got, want) {
 		t.Errorf("sent\n%v\nwant\n%v", prototext.Format(got), prototext.Format(want))
 	}
-	// A full page: the matches are counted, under the same filter.
+	// A full page: the matches are counted, under the same filter; then,
+	// for the ascending key, whether any match lacks a value (nulls sort
+	// last in chat's order, first in Weaviate's). None does: one page.
 	wantCount := &pb.AggregateRequest{Collection: "Things", ObjectsCount: true, Filters: where}
-	if len(f.aggregates) != 1 || !proto.Equal(f.aggregates[0], wantCount) {
-		t.Errorf("count requests %v, want one: %v", f.aggregates, prototext.Format(wantCount))
+	wantNulls := &pb.AggregateRequest{Collection: "Things", ObjectsCount: true, Filters: where, Aggregations: []*pb.AggregateRequest_Aggregation{
+		{Property: "n", Aggregation: &pb.AggregateRequest_Aggregation_Int{Int: &pb.AggregateRequest_Aggregation_Integer{Count: true}}}}}
+	if len(f.aggregates) != 2 || !proto.Equal(f.aggregates[0], wantCount) || !proto.Equal(f.aggregates[1], wantNulls) {
+		t.Errorf("aggregate requests %v, want the count then the null check: %v %v", f.aggregates, prototext.Format(wantCount), prototext.Format(wantNulls))
 	}
 	if tbl.TotalRows != 7 || !tbl.Truncated || tbl.Sources[1].ID != "22222222-2222-2222-2222-222222222222" {
 		t.Errorf("table = %+v, want 2 of 7 rows, the second id read from its bytes", tbl)

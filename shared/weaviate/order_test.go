@@ -38,7 +38,7 @@ func TestWarehouseOrder(t *testing.T) {
 		objects = append(objects, map[string]any{"id": ids[i], "properties": values})
 	}
 	name := createCollection(t, "Order", map[string]any{"vectorizer": "none", "properties": props}, objects)
-	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), RowCap: 500, Collections: []string{name}})
+	w, err := weaviate.New(weaviate.Options{URL: serverURL(t), GRPCURL: grpcAddr(t), RowCap: 500, Collections: []string{name}})
 	if err != nil {
 		t.Fatal(err)
 	}

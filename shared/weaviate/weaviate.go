@@ -252,7 +252,7 @@ func (w *Warehouse) translate(ctx, cctx context.Context, op, collection string, 
 	// fault.WeaviateClientError does not unwrap, so the contexts, not the
 	// error chain, tell a timeout apart from other failures.
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || deadlinePassed(ctx):
 		return chat.Wrap(err, chat.CodeDeadline, fullOp, fmt.Sprintf("the %s ran out of time", where))
 	case cctx.Err() != nil || isTimeout(err):
 		return chat.Wrap(err, chat.CodeUnavailable, fullOp,
@@ -335,4 +335,12 @@ func (c *schemaCache) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.current = nil
+}
+
+// deadlinePassed reports whether ctx's deadline is behind us. gRPC ends a
+// call at the deadline by its own clock, which can be a moment before the
+// context's timer marks it done: the caller's deadline all the same.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
