@@ -110,7 +110,7 @@ type countingWarehouse struct {
 }
 
 func (c *countingWarehouse) Aggregate(ctx context.Context, a chat.Aggregation) (chat.Table, error) {
-	if a.GroupBy != "month" {
+	if a.GroupBy != "month" || len(a.Metrics) != 1 || a.Metrics[0].Op != chat.MetricMean || a.Metrics[0].Field != "price" {
 		// The system prompt's value hints, not the model's calls.
 		return c.Warehouse.Aggregate(ctx, a)
 	}
