@@ -238,3 +238,23 @@ func TestReplayedEventKeepsTheInvocationDeadline(t *testing.T) {
 		t.Fatal("a replayed event got a deadline in the past")
 	}
 }
+
+// The deployed API serves the chat page too: GET / (events/page.json) and
+// its assets answer without a token, buffered, with their own types.
+func TestPageThroughTheProxy(t *testing.T) {
+	fn, err := build(func(string) string { return "" }, io.Discard, noSecrets(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := call(t, fn, loadEvent(t, "page.json"))
+	if got.streamed || got.status != 200 || !strings.HasPrefix(got.headers["Content-Type"], "text/html") || !strings.Contains(got.body, `src="assets/app.js"`) {
+		t.Fatalf("GET /: streamed=%v %d %q, want the page with relative asset URLs", got.streamed, got.status, got.headers["Content-Type"])
+	}
+	ev := loadEvent(t, "page.json")
+	ev.Resource, ev.Path = "/assets/{proxy+}", "/assets/app.js"
+	ev.PathParameters = map[string]string{"proxy": "app.js"}
+	got = call(t, fn, ev)
+	if got.status != 200 || !strings.Contains(got.headers["Content-Type"], "javascript") || len(got.body) < 1000 {
+		t.Fatalf("GET /assets/app.js: %d %q (%d bytes), want the script", got.status, got.headers["Content-Type"], len(got.body))
+	}
+}

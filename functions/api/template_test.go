@@ -335,8 +335,10 @@ func TestEveryRouteIsDeclaredWithTheAuthorizer(t *testing.T) {
 			t.Errorf("%s: DefinitionBody declares an integration; the Api event adds it", key)
 		}
 	}
-	for _, r := range httpapi.Routes() {
-		key := r.Method + " " + r.Path
+	// The page's routes too: API Gateway spells a path's greedy tail
+	// {proxy+} where the handler's pattern says {path...}.
+	for _, r := range append(httpapi.Routes(), httpapi.PageRoutes()...) {
+		key := r.Method + " " + strings.ReplaceAll(r.Path, "{path...}", "{proxy+}")
 		authed, ok := declared[key]
 		switch {
 		case !ok:
