@@ -564,7 +564,7 @@ func TestPageChat(t *testing.T) {
 		if d := eval[string](t, b, lastTurn+`.querySelector("td[data-column=date]").textContent`); d != "Nov 1, 2009" {
 			t.Errorf("first date shown as %q, want Nov 1, 2009", d)
 		}
-		if note := eval[string](t, b, lastTurn+`.querySelector(".table-tools").textContent`); !strings.Contains(note, "of 123 rows") {
+		if note := eval[string](t, b, lastTurn+`.querySelector(".table-tools").textContent`); !strings.Contains(note, "of 123 rows: the query asked for 5") {
 			t.Errorf("table notice = %q, want the truncation notice with the total", note)
 		}
 		// Sorting by price ascending puts the lowest of the five first.

@@ -618,7 +618,11 @@
     const total = t.total_rows !== undefined ? t.total_rows : rows.length;
     tools.append(el("span", { class: "meta", text: nf0.format(rows.length) + (rows.length === 1 ? " row" : " rows") }));
     if (t.truncated) {
-      tools.append(el("span", { class: "notice", role: "note", text: `Showing the first ${nf0.format(rows.length)} of ${nf0.format(total)} rows: the table was cut at the row limit.` }));
+      // A query that asked for N rows (a top 5) was not cut by the server:
+      // say which of the two it was.
+      const asked = t.source && t.source.limit;
+      const why = asked && rows.length >= asked ? `the query asked for ${nf0.format(asked)}` : "the table was cut at the row limit";
+      tools.append(el("span", { class: "notice", role: "note", text: `Showing the first ${nf0.format(rows.length)} of ${nf0.format(total)} rows: ${why}.` }));
     }
     const name = "datachat-" + (state.conversation || "table").slice(0, 8) + (r && r.turn ? "-turn" + r.turn : "") + ".csv";
     tools.append(el("button", {
