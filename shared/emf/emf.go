@@ -43,14 +43,19 @@ const (
 	None         Unit = "None"
 )
 
-// units are the values the specification allows for Unit.
-var units = map[string]bool{
-	"Seconds": true, "Microseconds": true, "Milliseconds": true, "Bytes": true, "Kilobytes": true,
-	"Megabytes": true, "Gigabytes": true, "Terabytes": true, "Bits": true, "Kilobits": true,
-	"Megabits": true, "Gigabits": true, "Terabits": true, "Percent": true, "Count": true,
-	"Bytes/Second": true, "Kilobytes/Second": true, "Megabytes/Second": true, "Gigabytes/Second": true,
-	"Terabytes/Second": true, "Bits/Second": true, "Kilobits/Second": true, "Megabits/Second": true,
-	"Gigabits/Second": true, "Terabits/Second": true, "Count/Second": true, "None": true,
+// validUnit reports whether u is one of the values the specification
+// allows for Unit.
+func validUnit(u string) bool {
+	switch u {
+	case "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes",
+		"Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits",
+		"Megabits", "Gigabits", "Terabits", "Percent", "Count",
+		"Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second",
+		"Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second",
+		"Gigabits/Second", "Terabits/Second", "Count/Second", "None":
+		return true
+	}
+	return false
 }
 
 // Metric is one metric of a directive. Values holds one value or, for a
@@ -213,7 +218,7 @@ func Validate(line []byte) error {
 			if m.Name == nil || !validName(*m.Name) {
 				return fmt.Errorf("emf: directive %d: every metric needs a Name of 1-%d characters", i, MaxNameLength)
 			}
-			if m.Unit != nil && !units[*m.Unit] {
+			if m.Unit != nil && !validUnit(*m.Unit) {
 				return fmt.Errorf("emf: metric %q: unit %q is not a CloudWatch unit", *m.Name, *m.Unit)
 			}
 			if r := m.StorageResolution; r != nil && *r != highStorageResolution && *r != standardStorageResolution {

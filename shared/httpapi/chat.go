@@ -105,7 +105,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		// The answer is paid for: send it rather than make the client spend
 		// the tokens again, and say it was not kept.
 		s.Logger.LogAttrs(r.Context(), slog.LevelError, "turn not saved", slog.String("code", string(code)),
-			slog.String("error", err.Error()), slog.String("request_id", requestIDOf(r.Context())))
+			slog.String("error", err.Error()))
 		turn.CreatedAt = s.Now()
 		stored = turn
 	default:
@@ -373,5 +373,5 @@ func (s *server) logToolFailure(r *http.Request, f chat.ToolFailure) {
 		op = e.Op
 	}
 	s.Logger.LogAttrs(r.Context(), level, "tool failed", slog.String("tool", f.Tool), slog.String("code", string(code)),
-		slog.String("op", op), slog.String("error", f.Err.Error()), slog.String("request_id", requestIDOf(r.Context())))
+		slog.String("op", op), slog.String("error", f.Err.Error()))
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/datachat/datachat/shared/chat"
+	"github.com/datachat/datachat/shared/reqlog"
 )
 
 // Answerer runs one chat turn. *chat.Agent implements it.
@@ -107,6 +108,9 @@ func New(opts Options) (http.Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	// Every line logged with a request's context names its request and
+	// trace (withRequestIDs puts them there).
+	opts.Logger = slog.New(reqlog.Handler(opts.Logger.Handler()))
 	if opts.UserLimits.On() && (opts.Meter == nil || opts.TurnTokens < 1) {
 		return nil, errors.New("httpapi.New: per-user limits need a Meter and TurnTokens")
 	}
@@ -271,7 +275,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	s.Logger.LogAttrs(r.Context(), level, "request failed", slog.String("code", string(code)), slog.Int("status", status),
-		slog.String("error", err.Error()), slog.String("request_id", requestIDOf(r.Context())))
+		slog.String("error", err.Error()))
 	writeJSONError(w, status, string(code), chat.ErrorMessage(err))
 }
 

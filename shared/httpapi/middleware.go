@@ -58,7 +58,7 @@ func (s *server) logRequests(next http.Handler) http.Handler {
 			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 				slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", status), slog.Duration("duration", s.Now().Sub(start)),
-				slog.String("user", info.user), slog.String("request_id", info.id))
+				slog.String("user", info.user))
 		}()
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), infoKey{}, info)))
 	})
@@ -94,14 +94,6 @@ func plainID(id string) bool {
 	return true
 }
 
-// requestIDOf returns the id logRequests gave the request, or "".
-func requestIDOf(ctx context.Context) string {
-	if info, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
-		return info.id
-	}
-	return ""
-}
-
 // recoverer turns a panic into a 500 with no internals and logs the stack.
 func (s *server) recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -110,8 +102,7 @@ func (s *server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.ErrorContext(r.Context(), "panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())),
-					slog.String("request_id", requestIDOf(r.Context())))
+				s.Logger.ErrorContext(r.Context(), "panic", slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 				writeJSONError(w, http.StatusInternalServerError, "internal", "internal error; the details are in the server log")
 			}
 		}()

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -483,11 +484,9 @@ func monthNumber(name string) int {
 	return slices.Index(strings.Split(monthNames, "|"), name[:3]) + 1
 }
 
-var monthLabels = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
-
 func monthPeriod(year string, month int) period {
 	from := fmt.Sprintf("%s-%02d-01", year, month)
 	t, _ := chat.ParseDate(from)
 	to := chat.FormatDate(t.AddDate(0, 1, -1))
-	return period{from: from, to: to, label: "in " + monthLabels[month-1] + " " + year, kind: "month"}
+	return period{from: from, to: to, label: "in " + time.Month(month).String() + " " + year, kind: "month"}
 }

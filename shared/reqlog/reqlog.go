@@ -31,8 +31,13 @@ func From(ctx context.Context) IDs {
 }
 
 // Handler wraps h so that every record logged with a context carrying IDs
-// gets request_id and trace_id attributes.
-func Handler(h slog.Handler) slog.Handler { return handler{h} }
+// gets request_id and trace_id attributes. Wrapping twice adds them once.
+func Handler(h slog.Handler) slog.Handler {
+	if _, ok := h.(handler); ok {
+		return h
+	}
+	return handler{h}
+}
 
 type handler struct{ slog.Handler }
 

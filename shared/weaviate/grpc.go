@@ -36,9 +36,9 @@ type grpcEndpoint struct {
 	tls  bool
 }
 
-// cloudDomains are the domains of Weaviate Cloud clusters, whose gRPC
+// cloudDomainsList holds the domains of Weaviate Cloud clusters, whose gRPC
 // endpoint is the REST host with a "grpc-" prefix, on 443.
-var cloudDomains = []string{".weaviate.cloud", ".weaviate.network"}
+const cloudDomainsList = ".weaviate.cloud,.weaviate.network"
 
 // grpcTarget derives the gRPC endpoint from the REST URL rest (already
 // checked to be http(s)://host[:port]) and the override, which may be a
@@ -90,7 +90,7 @@ func grpcTarget(rest *url.URL, override string) (grpcEndpoint, error) {
 
 func isCloud(host string) bool {
 	host = strings.ToLower(host)
-	for _, d := range cloudDomains {
+	for _, d := range strings.Split(cloudDomainsList, ",") {
 		if strings.HasSuffix(host, d) {
 			return true
 		}
