@@ -232,20 +232,21 @@ func TestDeleteDuringTurnOnDynamo(t *testing.T) {
 	}
 }
 
-// throttledClient answers TransactWriteItems with throttling while its
-// budget of failures lasts, as a table at its capacity does.
+// throttledClient answers UpdateItem (an append's first write) with
+// throttling while its budget of failures lasts, as a table at its
+// capacity does.
 type throttledClient struct {
 	dynamo.Client
 	failures atomic.Int64
 	writes   atomic.Int64
 }
 
-func (c *throttledClient) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (c *throttledClient) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	c.writes.Add(1)
 	if c.failures.Add(-1) >= 0 {
 		return nil, &types.ProvisionedThroughputExceededException{Message: aws.String("throttled (injected)")}
 	}
-	return c.Client.TransactWriteItems(ctx, in, opts...)
+	return c.Client.UpdateItem(ctx, in, opts...)
 }
 
 // Saving a turn on a throttled DynamoDB is retried within the save

@@ -151,7 +151,7 @@ func TestThrottling(t *testing.T) {
 		t.Run(code, func(t *testing.T) {
 			t.Parallel()
 			var writes, reads atomic.Int32
-			f := newFixture(t, fast(), throttle("TransactWriteItems", code, &writes), throttle("Query", code, &reads))
+			f := newFixture(t, fast(), throttle("UpdateItem", code, &writes), throttle("Query", code, &reads))
 			_, err := f.store.Append(ctx, turn("u", "c1", "q"))
 			wantUnavailable(t, err, "throttling", "Append", `"c1"`)
 			if n := writes.Load(); n != 3 {
@@ -170,54 +170,50 @@ func TestThrottling(t *testing.T) {
 	}
 }
 
-// The summary's condition is made to fail while the turn's would pass:
-// the transaction stores neither, so there is never a turn without its
-// summary, and Append gives up with conflict after its attempts.
-func TestNothingHalfWritten(t *testing.T) {
+// The turn's put fails after its seq was taken: nothing half-written is
+// visible, the summary still counts the turns stored, and the next turn
+// takes the next seq, leaving a gap the summary explains (one seq lost).
+func TestAFailedPutLeavesAGapTheSummaryExplains(t *testing.T) {
 	t.Parallel()
-	var spoil atomic.Bool
-	spoilSummary := func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("spoilSummaryCondition",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if tw, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok && spoil.Load() {
-					for _, it := range tw.TransactItems {
-						if u := it.Update; u != nil {
-							u.ConditionExpression = aws.String("(" + aws.ToString(u.ConditionExpression) + ") AND attribute_exists(#never)")
-							u.ExpressionAttributeNames["#never"] = "never_set"
-						}
-					}
+	var fail atomic.Bool
+	failPuts := func(stack *middleware.Stack) error {
+		return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("failPuts",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if awsmiddleware.GetOperationName(ctx) == "PutItem" && fail.Load() {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, &smithy.GenericAPIError{Code: "InternalServerError", Message: "injected by the test", Fault: smithy.FaultServer}
 				}
-				return next.HandleInitialize(ctx, in)
+				return next.HandleFinalize(ctx, in)
 			}), middleware.After)
 	}
-	opts := fast()
-	opts.AppendAttempts = 4
-	f := newFixture(t, opts, spoilSummary)
+	f := newFixture(t, fast(), failPuts)
 	mustAppend(t, f.store, turn("u", "c1", "kept"))
 
-	spoil.Store(true)
-	f.ops.reset()
-	for _, conv := range []string{"c1", "new"} {
-		_, err := f.store.Append(ctx, turn("u", conv, "lost"))
-		if chat.ErrorCode(err) != chat.CodeConflict {
-			t.Fatalf("Append to %s with a failing summary condition: %v, want conflict", conv, err)
-		}
+	fail.Store(true)
+	tr := turn("u", "c1", "lost")
+	tr.Seq = 2
+	if _, err := f.store.Append(ctx, tr); chat.ErrorCode(err) != chat.CodeUnavailable {
+		t.Fatalf("Append whose put fails: %v, want unavailable", err)
 	}
-	if n := f.ops.get("TransactWriteItems"); n != 8 {
-		t.Errorf("%d transactions, want 4 attempts for each of 2 appends", n)
-	}
-	spoil.Store(false)
+	fail.Store(false)
 
-	items := f.scan(t)
-	if len(items) != 2 {
+	if items := f.scan(t); len(items) != 2 {
 		t.Fatalf("table holds %d items, want the first turn and its summary only", len(items))
 	}
-	h, err := f.store.History(ctx, "u", "c1", 10)
-	if err != nil || len(h) != 1 || h[0].Question != "kept" {
-		t.Fatalf("History: %v, %v", h, err)
+	list, _, err := f.store.List(ctx, "u", 10, "")
+	if err != nil || len(list) != 1 || list[0].Turns != 1 {
+		t.Fatalf("List: %+v, %v; want one conversation counting 1 turn", list, err)
 	}
-	if got := mustAppend(t, f.store, turn("u", "c1", "next")); got.Seq != 2 {
-		t.Fatalf("next append has seq %d, want 2", got.Seq)
+	tr = turn("u", "c1", "next")
+	tr.Seq = 2
+	if got := mustAppend(t, f.store, tr); got.Seq != 3 {
+		t.Fatalf("next append has seq %d, want 3 (seq 2 is lost, never reused)", got.Seq)
+	}
+	h, err := f.store.History(ctx, "u", "c1", 10)
+	if err != nil || len(h) != 2 || h[0].Seq != 1 || h[1].Seq != 3 {
+		t.Fatalf("History: %v, %v; want seqs 1 and 3", h, err)
+	}
+	if list, _, _ := f.store.List(ctx, "u", 10, ""); list[0].Turns != 2 {
+		t.Fatalf("summary counts %d turns, want 2", list[0].Turns)
 	}
 }
 
@@ -328,9 +324,14 @@ func TestDeleteGivesUpOnUnprocessed(t *testing.T) {
 	mustAppend(t, f.store, turn("u", "c", "q"))
 	err := f.store.Delete(ctx, "u", "c")
 	wantUnavailable(t, err, "did not delete every turn", `"c"`)
-	// The summary is deleted last, so the conversation is still there to
-	// delete again.
-	if list, _, err := f.store.List(ctx, "u", 10, ""); err != nil || len(list) != 1 {
-		t.Fatalf("List after a failed Delete: %+v, %v", list, err)
+	// The summary is deleted first, so the conversation is gone for every
+	// reader even though turns are left, and deleting again sweeps them.
+	if list, _, err := f.store.List(ctx, "u", 10, ""); err != nil || len(list) != 0 {
+		t.Fatalf("List after a failed sweep: %+v, %v; want nothing", list, err)
 	}
+	if _, err := f.store.Turns(ctx, "u", "c"); chat.ErrorCode(err) != chat.CodeNotFound {
+		t.Fatalf("Turns after a failed sweep: %v, want not_found", err)
+	}
+	err = f.store.Delete(ctx, "u", "c")
+	wantUnavailable(t, err, "did not delete every turn", `"c"`)
 }

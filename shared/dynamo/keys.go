@@ -38,6 +38,11 @@ const (
 	// holds nothing else.
 	ListIndex = "by_updated"
 
+	// attrLost and attrInc are the summary's count of seqs that hold no
+	// turn and its incarnation (see Append); attrTurns is its last seq.
+	attrLost = "lost"
+	attrInc  = "inc"
+
 	summarySK  = "CONV"
 	turnPrefix = "TURN#"
 

@@ -6,11 +6,11 @@
 // the turn count, and a sparse index over the summaries lists a user's
 // conversations by recency. See keys.go for the layout.
 //
-// A chat turn costs one read and one write: History is one Query, and
-// Append is one TransactWriteItems that puts the turn and updates the
-// summary together. The summary's turn count is the conversation's
-// version: an append of turn n is conditional on the count being n-1, so
-// racing appends never overwrite each other and seqs stay consecutive.
+// A chat turn costs two reads in parallel and two writes: History is one
+// Query with one GetItem of the summary beside it, and Append is one
+// UpdateItem that takes the next seq from the summary's counter and one
+// PutItem of the turn. The writes stay two however many turns race on one
+// conversation (see Append).
 //
 // Expiry: every item carries TTLAttribute, set to the time of its write
 // plus Options.TTL. An append refreshes the summary and writes the new turn;
@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -45,6 +44,7 @@ import (
 type Client interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
@@ -149,6 +149,9 @@ type turnItem struct {
 	Body      string `dynamodbav:"body"`
 	// Capped is set when the turn was cut to fit the item size limit.
 	Capped bool `dynamodbav:"capped,omitempty"`
+	// Inc is the incarnation of the conversation the turn belongs to
+	// (empty for turns stored before incarnations existed).
+	Inc string `dynamodbav:"inc,omitempty"`
 }
 
 // summaryItem is a conversation's summary, the only kind of item in the
@@ -162,12 +165,16 @@ type summaryItem struct {
 	Title          string    `dynamodbav:"title"`
 	CreatedAt      time.Time `dynamodbav:"created_at"`
 	UpdatedAt      time.Time `dynamodbav:"updated_at"`
-	Turns          int       `dynamodbav:"turns"`
-	ExpiresAt      int64     `dynamodbav:"expires_at"`
+	// Turns is the last seq handed out, Lost how many of those seqs hold
+	// no turn because their put failed; Inc the incarnation (see Append).
+	Turns     int    `dynamodbav:"turns"`
+	Lost      int    `dynamodbav:"lost"`
+	Inc       string `dynamodbav:"inc"`
+	ExpiresAt int64  `dynamodbav:"expires_at"`
 }
 
 func (s summaryItem) conversation() chat.Conversation {
-	return chat.Conversation{ID: s.ConversationID, Title: s.Title, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Turns: s.Turns}
+	return chat.Conversation{ID: s.ConversationID, Title: s.Title, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Turns: s.Turns - s.Lost}
 }
 
 // live reports whether an item with this expiry still counts at now.
@@ -206,7 +213,9 @@ func (s *Store) Turns(ctx context.Context, userID, conversationID string) ([]cha
 
 // TurnPage implements chat.Conversations with a forward Query from the
 // turn after after, skipping expired turns, until limit live ones or the
-// end of the conversation.
+// end of the conversation, and a read of the summary beside it (in
+// parallel, so no longer to wait for): only turns of the summary's
+// incarnation are the conversation's.
 func (s *Store) TurnPage(ctx context.Context, userID, conversationID string, after, limit int) ([]chat.Turn, error) {
 	key, err := newConvKey(userID, conversationID)
 	if err != nil {
@@ -215,6 +224,7 @@ func (s *Store) TurnPage(ctx context.Context, userID, conversationID string, aft
 	if limit <= 0 || after < 0 {
 		return nil, chat.Errorf(chat.CodeInvalid, "a page needs a positive limit and a seq of 0 or more")
 	}
+	summary := s.readSummary(ctx, "TurnPage", key)
 	now := s.now()
 	kc := expression.Key(attrPK).Equal(expression.Value(key.pk())).
 		And(expression.Key(attrSK).Between(expression.Value(turnSK(after+1)), expression.Value(turnSK(1<<31))))
@@ -230,9 +240,9 @@ func (s *Store) TurnPage(ctx context.Context, userID, conversationID string, aft
 		ScanIndexForward:          aws.Bool(true),
 		ConsistentRead:            aws.Bool(true),
 	}
-	var out []chat.Turn
-	for {
-		in.Limit = aws.Int32(int32(min(limit-len(out), 1<<20)))
+	var items []turnItem
+	for len(items) < limit {
+		in.Limit = aws.Int32(int32(min(limit-len(items), 1<<20)))
 		page, err := s.client.Query(ctx, in, s.callOpts...)
 		if err != nil {
 			return nil, s.fail(ctx, "TurnPage", key, err)
@@ -242,20 +252,29 @@ func (s *Store) TurnPage(ctx context.Context, userID, conversationID string, aft
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, s.fail(ctx, "TurnPage", key, fmt.Errorf("decode turn: %w", err))
 			}
-			if !live(it.ExpiresAt, now) {
-				continue
+			if live(it.ExpiresAt, now) {
+				items = append(items, it)
 			}
-			var t chat.Turn
-			if err := json.Unmarshal([]byte(it.Body), &t); err != nil {
-				return nil, s.fail(ctx, "TurnPage", key, fmt.Errorf("decode turn %d body: %w", it.Seq, err))
-			}
-			t.UserID, t.ConversationID, t.Seq = key.user, key.conv, it.Seq
-			out = append(out, t)
 		}
-		if len(out) >= limit || page.LastEvaluatedKey == nil {
+		if page.LastEvaluatedKey == nil {
 			break
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	sum, err := summary()
+	if err != nil {
+		return nil, err
+	}
+	var out []chat.Turn
+	for _, it := range items {
+		if sum == nil || !sum.owns(it) {
+			continue
+		}
+		t, err := it.turn(key)
+		if err != nil {
+			return nil, s.fail(ctx, "TurnPage", key, err)
+		}
+		out = append(out, t)
 	}
 	if len(out) == 0 {
 		return nil, notFound(key.conv)
@@ -263,9 +282,64 @@ func (s *Store) TurnPage(ctx context.Context, userID, conversationID string, aft
 	return out, nil
 }
 
-// turns returns the latest limit live turns (all when limit is 0), oldest
-// first.
+// readSummary starts a consistent read of the conversation's summary and
+// returns a function that waits for it: nil when there is no live one.
+func (s *Store) readSummary(ctx context.Context, op string, key convKey) func() (*summaryItem, error) {
+	type result struct {
+		sum *summaryItem
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyOf(key.pk(), summarySK), ConsistentRead: aws.Bool(true)}, s.callOpts...)
+		if err != nil {
+			done <- result{err: s.fail(ctx, op, key, err)}
+			return
+		}
+		if out.Item == nil {
+			done <- result{}
+			return
+		}
+		var sum summaryItem
+		if err := attributevalue.UnmarshalMap(out.Item, &sum); err != nil {
+			done <- result{err: s.fail(ctx, op, key, fmt.Errorf("decode summary: %w", err))}
+			return
+		}
+		if !live(sum.ExpiresAt, s.now()) {
+			done <- result{}
+			return
+		}
+		done <- result{sum: &sum}
+	}()
+	return func() (*summaryItem, error) {
+		r := <-done
+		return r.sum, r.err
+	}
+}
+
+// owns reports whether the turn item belongs to this summary's
+// conversation rather than to an earlier one with the same id (expired,
+// or deleted while an append raced the delete). Turns and summaries
+// written before incarnations existed carry none and belong.
+func (sum *summaryItem) owns(it turnItem) bool {
+	return it.Inc == "" || sum.Inc == "" || it.Inc == sum.Inc
+}
+
+// turn decodes the stored turn.
+func (it turnItem) turn(key convKey) (chat.Turn, error) {
+	var t chat.Turn
+	if err := json.Unmarshal([]byte(it.Body), &t); err != nil {
+		return chat.Turn{}, fmt.Errorf("decode turn %d body: %w", it.Seq, err)
+	}
+	t.UserID, t.ConversationID, t.Seq = key.user, key.conv, it.Seq
+	return t, nil
+}
+
+// turns returns the latest limit live turns of the conversation (all
+// when limit is 0), oldest first, reading the summary beside them as
+// TurnPage does.
 func (s *Store) turns(ctx context.Context, op string, key convKey, limit int) ([]chat.Turn, error) {
+	summary := s.readSummary(ctx, op, key)
 	now := s.now()
 	kc := expression.Key(attrPK).Equal(expression.Value(key.pk())).And(expression.Key(attrSK).BeginsWith(turnPrefix))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
@@ -284,15 +358,27 @@ func (s *Store) turns(ctx context.Context, op string, key convKey, limit int) ([
 		in.Limit = aws.Int32(int32(min(limit, 1<<30)))
 	}
 	var out []chat.Turn
+	var sum *summaryItem
 	for {
 		page, err := s.client.Query(ctx, in, s.callOpts...)
 		if err != nil {
 			return nil, s.fail(ctx, op, key, err)
 		}
+		if sum == nil {
+			if sum, err = summary(); err != nil {
+				return nil, err
+			}
+			if sum == nil {
+				return nil, notFound(key.conv)
+			}
+		}
 		for _, raw := range page.Items {
 			var it turnItem
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, s.fail(ctx, op, key, fmt.Errorf("decode turn: %w", err))
+			}
+			if !sum.owns(it) {
+				continue // of an earlier conversation with this id
 			}
 			if !live(it.ExpiresAt, now) {
 				if len(out) > 0 {
@@ -304,11 +390,10 @@ func (s *Store) turns(ctx context.Context, op string, key convKey, limit int) ([
 				}
 				continue
 			}
-			var t chat.Turn
-			if err := json.Unmarshal([]byte(it.Body), &t); err != nil {
-				return nil, s.fail(ctx, op, key, fmt.Errorf("decode turn %d body: %w", it.Seq, err))
+			t, err := it.turn(key)
+			if err != nil {
+				return nil, s.fail(ctx, op, key, err)
 			}
-			t.UserID, t.ConversationID, t.Seq = key.user, key.conv, it.Seq
 			out = append(out, t)
 			if limit > 0 && len(out) == limit {
 				return finishTurns(out, key)
@@ -327,224 +412,6 @@ func finishTurns(newestFirst []chat.Turn, key convKey) ([]chat.Turn, error) {
 	}
 	slices.Reverse(newestFirst)
 	return newestFirst, nil
-}
-
-// Append implements chat.Memory with one TransactWriteItems in the common
-// case. t.Seq is the caller's guess (latest seq it read + 1; 0 or 1 for a
-// new conversation). When another turn took that seq, the transaction is
-// cancelled with the summary as it is now, and Append tries again with the
-// next seq after a short jittered pause, up to Options.AppendAttempts times.
-//
-// A turn too big for one item is stored cut down (see fitTurn); the
-// returned turn is the one stored, so a caller answering with it sends
-// what a later read gives back. A follow-up (t.Seq above 1) whose
-// conversation no longer exists is CodeNotFound.
-func (s *Store) Append(ctx context.Context, t chat.Turn) (chat.Turn, error) {
-	key, err := newConvKey(t.UserID, t.ConversationID)
-	if err != nil {
-		return chat.Turn{}, err
-	}
-	seq := max(t.Seq, 1)
-	followUp := seq > 1
-	stored, capped, err := fitTurn(t, s.bodyBudget(key))
-	if err != nil {
-		return chat.Turn{}, s.fail(ctx, "Append", key, err)
-	}
-	for attempt := 1; ; attempt++ {
-		now := s.now().UTC()
-		stored.Seq, stored.CreatedAt = seq, now
-		in, err := s.appendInput(key, stored, capped, chat.Title(t.Question), now)
-		if err != nil {
-			return chat.Turn{}, s.fail(ctx, "Append", key, err)
-		}
-		_, err = s.client.TransactWriteItems(ctx, in, s.callOpts...)
-		if err == nil {
-			return stored, nil
-		}
-		next, err := s.afterCancel(ctx, key, seq, err)
-		if err != nil {
-			return chat.Turn{}, err
-		}
-		if followUp && next == 1 {
-			// No live summary: the conversation was deleted (or expired)
-			// after the follow-up read it; storing turn 1 would bring it back.
-			return chat.Turn{}, chat.Gone(key.conv)
-		}
-		if attempt >= s.appendAttempts {
-			return chat.Turn{}, &chat.Error{
-				Code: chat.CodeConflict, Op: "dynamo.Append",
-				Message: fmt.Sprintf("conversation %q changed %d times while this turn was being saved; try again", key.conv, attempt),
-				Err:     fmt.Errorf("table %s key %s: last seq tried %d", s.table, key, seq),
-			}
-		}
-		seq = next
-		if err := sleepUpTo(ctx, conflictPause(attempt)); err != nil {
-			return chat.Turn{}, s.fail(ctx, "Append", key, err)
-		}
-	}
-}
-
-// conflictPause is how long an append waits after losing a race: a random
-// time up to an exponentially growing cap (2 ms, 4 ms, ... 64 ms), so that
-// appenders that collided spread out; against 50 racing appends this sends
-// about a third fewer transactions than retrying at once. The cap stays
-// small because the retry is only as good as the summary the failure
-// returned, which ages while waiting.
-func conflictPause(attempt int) time.Duration {
-	return time.Millisecond << min(attempt, 6)
-}
-
-// unprocessedPause is how long Delete waits before sending unprocessed
-// keys again: DynamoDB leaves them when the table is throttling, so the
-// wait grows (100 ms, 200 ms, ... 1 s), as AWS advises for BatchWriteItem.
-func unprocessedPause(round int) time.Duration {
-	return min(50*time.Millisecond<<min(round, 5), time.Second)
-}
-
-// sleepUpTo sleeps a random time below ceiling, or until ctx is done.
-func sleepUpTo(ctx context.Context, ceiling time.Duration) error {
-	timer := time.NewTimer(rand.N(ceiling) + time.Millisecond)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
-
-// afterCancel decides what follows a failed append: the seq to try next,
-// or the error to return.
-func (s *Store) afterCancel(ctx context.Context, key convKey, seq int, err error) (int, error) {
-	var cancelled *types.TransactionCanceledException
-	if !errors.As(err, &cancelled) {
-		return 0, s.fail(ctx, "Append", key, err)
-	}
-	reasons := cancelled.CancellationReasons
-	code := func(i int) string {
-		if i < len(reasons) && reasons[i].Code != nil {
-			return *reasons[i].Code
-		}
-		return ""
-	}
-	switch {
-	case isThrottledCancel(err):
-		return 0, s.fail(ctx, "Append", key, err)
-	case code(1) == "ConditionalCheckFailed":
-		// The summary is not at seq-1: another turn took this seq, or the
-		// conversation is new or expired. The reason carries the summary as
-		// it is now (ALL_OLD), so no read is needed to know the next seq.
-		// DynamoDB leaves Item out only when there is no summary; then a
-		// read costs little, and it keeps servers that never send Item
-		// (some emulators) correct.
-		var item map[string]types.AttributeValue
-		if len(reasons) > 1 {
-			item = reasons[1].Item
-		}
-		if item == nil {
-			got, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyOf(key.pk(), summarySK), ConsistentRead: aws.Bool(true)}, s.callOpts...)
-			if err != nil {
-				return 0, s.fail(ctx, "Append", key, err)
-			}
-			item = got.Item
-		}
-		next, err := s.nextSeq(item)
-		if err != nil {
-			return 0, s.fail(ctx, "Append", key, err)
-		}
-		return next, nil
-	case code(0) == "TransactionConflict" || code(1) == "TransactionConflict":
-		// Another transaction was writing the same items at that moment; the
-		// next attempt sees its result.
-		return seq, nil
-	case code(0) == "ConditionalCheckFailed":
-		// A live turn holds seq while the summary counts seq-1 turns. Turn
-		// and summary are written together, so this means the table was
-		// changed by something other than this store.
-		return 0, s.fail(ctx, "Append", key, fmt.Errorf("turn %d exists but the summary counts %d turns: %w", seq, seq-1, err))
-	}
-	return 0, s.fail(ctx, "Append", key, err)
-}
-
-// nextSeq is the seq after the one the summary records, or 1 when there is
-// no live summary.
-func (s *Store) nextSeq(item map[string]types.AttributeValue) (int, error) {
-	if item == nil {
-		return 1, nil
-	}
-	var sum summaryItem
-	if err := attributevalue.UnmarshalMap(item, &sum); err != nil {
-		return 0, fmt.Errorf("decode summary: %w", err)
-	}
-	if !live(sum.ExpiresAt, s.now()) {
-		return 1, nil
-	}
-	return sum.Turns + 1, nil
-}
-
-// appendInput is the transaction that stores turn t.Seq: the turn, on
-// condition that no live turn has its seq, and the summary, on condition
-// that it records t.Seq-1 turns (or, for seq 1, that there is no live one).
-func (s *Store) appendInput(key convKey, t chat.Turn, capped bool, title string, now time.Time) (*dynamodb.TransactWriteItemsInput, error) {
-	body, err := json.Marshal(t)
-	if err != nil {
-		return nil, fmt.Errorf("encode turn: %w", err)
-	}
-	expires := now.Add(s.ttl).Unix()
-	item, err := attributevalue.MarshalMap(turnItem{PK: key.pk(), SK: turnSK(t.Seq), Seq: t.Seq, ExpiresAt: expires, Body: string(body), Capped: capped})
-	if err != nil {
-		return nil, fmt.Errorf("encode turn item: %w", err)
-	}
-	if n := itemSize(item); n > maxItemBytes {
-		// fitTurn leaves a margin for what changes between attempts; this
-		// can only fail if that margin is wrong.
-		return nil, fmt.Errorf("turn %d is %d bytes after fitting, over the %d-byte item limit", t.Seq, n, maxItemBytes)
-	}
-	nowSec := expression.Value(now.Unix())
-	gone := expression.Name(attrPK).AttributeNotExists().Or(expression.Name(TTLAttribute).LessThanEqual(nowSec))
-	putCond, err := expression.NewBuilder().WithCondition(gone).Build()
-	if err != nil {
-		return nil, err
-	}
-
-	upd := expression.Set(expression.Name("updated_at"), expression.Value(now)).
-		Set(expression.Name("turns"), expression.Value(t.Seq)).
-		Set(expression.Name(attrListSK), expression.Value(listSK(now, key.conv))).
-		Set(expression.Name(TTLAttribute), expression.Value(expires))
-	var cond expression.ConditionBuilder
-	if t.Seq == 1 {
-		// A new conversation, or one whose id is reused after it expired:
-		// everything is set afresh.
-		upd = upd.Set(expression.Name("title"), expression.Value(title)).
-			Set(expression.Name("created_at"), expression.Value(now)).
-			Set(expression.Name("conversation_id"), expression.Value(key.conv)).
-			Set(expression.Name(attrListPK), expression.Value(userPartition(key.user)))
-		cond = gone
-	} else {
-		cond = expression.Name("turns").Equal(expression.Value(t.Seq - 1)).And(expression.Name(TTLAttribute).GreaterThan(nowSec))
-	}
-	updExpr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
-	if err != nil {
-		return nil, err
-	}
-	return &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                 &s.table,
-			Item:                      item,
-			ConditionExpression:       putCond.Condition(),
-			ExpressionAttributeNames:  putCond.Names(),
-			ExpressionAttributeValues: putCond.Values(),
-		}},
-		{Update: &types.Update{
-			TableName:                           &s.table,
-			Key:                                 keyOf(key.pk(), summarySK),
-			UpdateExpression:                    updExpr.Update(),
-			ConditionExpression:                 updExpr.Condition(),
-			ExpressionAttributeNames:            updExpr.Names(),
-			ExpressionAttributeValues:           updExpr.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-	}}, nil
 }
 
 // bodyBudget is how many bytes of turn JSON fit in one item with key's
@@ -656,57 +523,59 @@ func decodeCursor(userID, s string) (map[string]types.AttributeValue, error) {
 	return k, nil
 }
 
-// Delete implements chat.Conversations. It reads the conversation's keys,
-// deletes the turns in batches of 25 and the summary last, on condition
-// that no turn was appended meanwhile, so that a conversation is never
-// left with a turn its summary does not count. Deleting again, or deleting
-// an expired conversation, is CodeNotFound.
+// Delete implements chat.Conversations. It deletes the summary first, on
+// condition that it is live, so the conversation is gone for every reader
+// and every later append at once (readers need the summary, follow-ups
+// take their seq from it); then it deletes the turns, 25 at a time. A turn
+// whose append took its seq just before the delete and lands after the
+// sweep belongs to an incarnation no summary names: no reader returns it,
+// and it expires with its TTL, as do turns a failed sweep leaves (deleting
+// again sweeps them). Deleting again, or deleting an expired conversation,
+// is CodeNotFound.
 func (s *Store) Delete(ctx context.Context, userID, conversationID string) error {
 	key, err := newConvKey(userID, conversationID)
 	if err != nil {
 		return err
 	}
-	const rounds = 3
-	for round := 1; ; round++ {
-		turnKeys, summary, err := s.conversationKeys(ctx, key)
-		if err != nil {
-			return err
-		}
-		if summary == nil || !live(summary.ExpiresAt, s.now()) {
-			return notFound(key.conv)
-		}
-		if err := s.batchDelete(ctx, key, turnKeys); err != nil {
-			return err
-		}
-		cond, err := expression.NewBuilder().WithCondition(expression.Name("turns").Equal(expression.Value(summary.Turns))).Build()
-		if err != nil {
-			return s.fail(ctx, "Delete", key, err)
-		}
-		_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName:                 &s.table,
-			Key:                       keyOf(key.pk(), summarySK),
-			ConditionExpression:       cond.Condition(),
-			ExpressionAttributeNames:  cond.Names(),
-			ExpressionAttributeValues: cond.Values(),
-		}, s.callOpts...)
-		var changed *types.ConditionalCheckFailedException
-		if errors.As(err, &changed) && round < rounds {
-			continue // a turn was appended while deleting: delete it too
-		}
-		if err != nil {
-			return s.fail(ctx, "Delete", key, err)
-		}
-		return nil
+	cond, err := expression.NewBuilder().WithCondition(expression.Name(TTLAttribute).GreaterThan(expression.Value(s.now().Unix()))).Build()
+	if err != nil {
+		return s.fail(ctx, "Delete", key, err)
 	}
+	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:                 &s.table,
+		Key:                       keyOf(key.pk(), summarySK),
+		ConditionExpression:       cond.Condition(),
+		ExpressionAttributeNames:  cond.Names(),
+		ExpressionAttributeValues: cond.Values(),
+	}, s.callOpts...)
+	missing := isConditionFailed(err)
+	if err != nil && !missing {
+		return s.fail(ctx, "Delete", key, err)
+	}
+	turnKeys, err := s.conversationKeys(ctx, key)
+	if err != nil {
+		return err
+	}
+	// With no live summary the conversation is already gone (not found);
+	// turns left by a sweep that failed, a raced append or expiry are
+	// swept all the same.
+	if err := s.batchDelete(ctx, key, turnKeys); err != nil {
+		return err
+	}
+	if missing {
+		return notFound(key.conv)
+	}
+	return nil
 }
 
-// conversationKeys reads the keys of every turn and the summary.
-func (s *Store) conversationKeys(ctx context.Context, key convKey) ([]map[string]types.AttributeValue, *summaryItem, error) {
-	kc := expression.Key(attrPK).Equal(expression.Value(key.pk()))
-	proj := expression.NamesList(expression.Name(attrPK), expression.Name(attrSK), expression.Name(TTLAttribute), expression.Name("turns"))
+// conversationKeys reads the keys of every turn item under the
+// conversation's partition.
+func (s *Store) conversationKeys(ctx context.Context, key convKey) ([]map[string]types.AttributeValue, error) {
+	kc := expression.Key(attrPK).Equal(expression.Value(key.pk())).And(expression.Key(attrSK).BeginsWith(turnPrefix))
+	proj := expression.NamesList(expression.Name(attrPK), expression.Name(attrSK))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).WithProjection(proj).Build()
 	if err != nil {
-		return nil, nil, s.fail(ctx, "Delete", key, err)
+		return nil, s.fail(ctx, "Delete", key, err)
 	}
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
@@ -717,29 +586,22 @@ func (s *Store) conversationKeys(ctx context.Context, key convKey) ([]map[string
 		ConsistentRead:            aws.Bool(true),
 	}
 	var turns []map[string]types.AttributeValue
-	var summary *summaryItem
 	for {
 		page, err := s.client.Query(ctx, in, s.callOpts...)
 		if err != nil {
-			return nil, nil, s.fail(ctx, "Delete", key, err)
+			return nil, s.fail(ctx, "Delete", key, err)
 		}
 		for _, it := range page.Items {
 			var k struct {
-				SK        string `dynamodbav:"sk"`
-				ExpiresAt int64  `dynamodbav:"expires_at"`
-				Turns     int    `dynamodbav:"turns"`
+				SK string `dynamodbav:"sk"`
 			}
 			if err := attributevalue.UnmarshalMap(it, &k); err != nil {
-				return nil, nil, s.fail(ctx, "Delete", key, fmt.Errorf("decode key: %w", err))
-			}
-			if k.SK == summarySK {
-				summary = &summaryItem{ExpiresAt: k.ExpiresAt, Turns: k.Turns}
-				continue
+				return nil, s.fail(ctx, "Delete", key, fmt.Errorf("decode key: %w", err))
 			}
 			turns = append(turns, keyOf(key.pk(), k.SK))
 		}
 		if page.LastEvaluatedKey == nil {
-			return turns, summary, nil
+			return turns, nil
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}

@@ -2,16 +2,16 @@ package dynamo_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/datachat/datachat/shared/chat"
@@ -41,8 +41,9 @@ func mustAppend(t *testing.T, s *dynamo.Store, tr chat.Turn) chat.Turn {
 	return got
 }
 
-// A chat turn is History then Append: one Query and one TransactWriteItems,
-// for a new conversation and for a running one.
+// A chat turn is History then Append: one Query and one GetItem of the
+// summary (sent together), then one UpdateItem (the seq) and one PutItem
+// (the turn), for a new conversation and for a running one.
 func TestRoundTripsPerTurn(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, dynamo.Options{})
@@ -60,61 +61,145 @@ func TestRoundTripsPerTurn(t *testing.T) {
 		tr := turn("u", "c", q)
 		tr.Seq = next
 		mustAppend(t, f.store, tr)
-		if r, w, total := f.ops.get("Query"), f.ops.get("TransactWriteItems"), f.ops.total(); r != 1 || w != 1 || total != 2 {
-			t.Fatalf("turn %q took %d Query, %d TransactWriteItems, %d operations in all; want 1, 1, 2", q, r, w, total)
+		if r, g, u, p, total := f.ops.get("Query"), f.ops.get("GetItem"), f.ops.get("UpdateItem"), f.ops.get("PutItem"), f.ops.total(); r != 1 || g != 1 || u != 1 || p != 1 || total != 4 {
+			t.Fatalf("turn %q took %d Query, %d GetItem, %d UpdateItem, %d PutItem, %d operations in all; want 1 of each, 4", q, r, g, u, p, total)
 		}
 	}
 	chatTurn("first")
 	chatTurn("second")
 	chatTurn("third")
-	t.Logf("round trips per turn: 1 Query (History) + 1 TransactWriteItems (Append)")
+	t.Logf("per turn: 1 Query + 1 GetItem in parallel (History), then 1 UpdateItem + 1 PutItem (Append): 3 round trips, 2 writes")
 }
 
-// 50 racing appends on one conversation, every one guessing seq 1: all are
-// kept once, with seqs 1..50, and the summary counts 50.
+// 200 appends racing on one conversation are all kept once, in order,
+// with seqs 1..200, and cost a bounded number of writes each: two for a
+// follow-up (the seq, the turn), three at most for an append that also
+// tried to create the conversation. The summary counts 200.
 func TestConcurrentAppends(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, dynamo.Options{})
-	const n = 50
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Go(func() {
-			tr := turn("u", "race", fmt.Sprintf("q%02d", i))
-			tr.Seq = 1
-			if _, err := f.store.Append(ctx, tr); err != nil {
-				errs <- err
+	const n = 200
+	for _, tc := range []struct {
+		name          string
+		guess         int // every racer's seq guess
+		first         bool
+		maxWritesEach int
+	}{
+		{"follow-ups", 2, true, 2},
+		{"all creating", 1, false, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, dynamo.Options{})
+			want := 0
+			if tc.first {
+				mustAppend(t, f.store, turn("u", "race", "q-first"))
+				want = 1
 			}
+			f.ops.reset()
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			for i := range n {
+				wg.Go(func() {
+					tr := turn("u", "race", fmt.Sprintf("q%03d", i))
+					tr.Seq = tc.guess
+					if _, err := f.store.Append(ctx, tr); err != nil {
+						errs <- err
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			want += n
+			writes := f.ops.get("UpdateItem") + f.ops.get("PutItem") + f.ops.get("TransactWriteItems") + f.ops.get("DeleteItem") + f.ops.get("BatchWriteItem")
+			if writes > tc.maxWritesEach*n || f.ops.get("PutItem") != n {
+				t.Fatalf("%d appends took %d writes (%d UpdateItem, %d PutItem); want at most %d each", n, writes, f.ops.get("UpdateItem"), f.ops.get("PutItem"), tc.maxWritesEach)
+			}
+			turns, err := f.store.Turns(ctx, "u", "race")
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for i, tr := range turns {
+				if tr.Seq != i+1 || seen[tr.Question] {
+					t.Fatalf("turn %d: seq %d, question %s (seen before: %v)", i, tr.Seq, tr.Question, seen[tr.Question])
+				}
+				seen[tr.Question] = true
+			}
+			if len(turns) != want {
+				t.Fatalf("stored %d turns, want %d", len(turns), want)
+			}
+			list, _, err := f.store.List(ctx, "u", 10, "")
+			if err != nil || len(list) != 1 || list[0].Turns != want {
+				t.Fatalf("List: %+v, %v; want one conversation of %d turns", list, err, want)
+			}
+			if items := f.scan(t); len(items) != want+1 {
+				t.Fatalf("table holds %d items, want %d turns and a summary", len(items), want)
+			}
+			t.Logf("%d racing appends (%s): %d writes, %.2f per turn (%d UpdateItem, %d PutItem)", n, tc.name, writes, float64(writes)/n, f.ops.get("UpdateItem"), f.ops.get("PutItem"))
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
+}
+
+// An append that took its seq just before a Delete, and stores its turn
+// after it, brings nothing back: the conversation stays not found, is not
+// listed, and a new conversation under the id holds only its own turns.
+func TestDeleteRacingAnAppend(t *testing.T) {
+	t.Parallel()
+	var store atomic.Pointer[dynamo.Store]
+	var armed atomic.Bool
+	deleteBeforePut := func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("deleteBeforePut",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if _, ok := in.Parameters.(*dynamodb.PutItemInput); ok && armed.CompareAndSwap(true, false) {
+					if err := store.Load().Delete(ctx, "u", "c"); err != nil {
+						return middleware.InitializeOutput{}, middleware.Metadata{}, fmt.Errorf("delete injected before the put: %w", err)
+					}
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
 	}
-	turns, err := f.store.Turns(ctx, "u", "race")
-	if err != nil {
-		t.Fatal(err)
+	f := newFixture(t, dynamo.Options{}, deleteBeforePut)
+	store.Store(f.store)
+	mustAppend(t, f.store, turn("u", "c", "first"))
+	armed.Store(true)
+	tr := turn("u", "c", "raced the delete")
+	tr.Seq = 2
+	mustAppend(t, f.store, tr) // its seq was taken before the delete
+	if armed.Load() {
+		t.Fatal("the delete was not injected")
 	}
-	seen := map[string]bool{}
-	for i, tr := range turns {
-		if tr.Seq != i+1 || seen[tr.Question] {
-			t.Fatalf("turn %d: seq %d, question %s (seen before: %v)", i, tr.Seq, tr.Question, seen[tr.Question])
-		}
-		seen[tr.Question] = true
+	if _, err := f.store.Turns(ctx, "u", "c"); chat.ErrorCode(err) != chat.CodeNotFound {
+		t.Fatalf("Turns after the delete: %v, want not_found", err)
 	}
-	if len(turns) != n {
-		t.Fatalf("stored %d turns, want %d", len(turns), n)
+	if _, err := f.store.TurnPage(ctx, "u", "c", 0, 10); chat.ErrorCode(err) != chat.CodeNotFound {
+		t.Fatalf("TurnPage after the delete: %v, want not_found", err)
 	}
-	list, _, err := f.store.List(ctx, "u", 10, "")
-	if err != nil || len(list) != 1 || list[0].Turns != n {
-		t.Fatalf("List: %+v, %v; want one conversation of %d turns", list, err, n)
+	if list, _, err := f.store.List(ctx, "u", 10, ""); err != nil || len(list) != 0 {
+		t.Fatalf("List after the delete: %+v, %v", list, err)
 	}
-	items := f.scan(t)
-	if len(items) != n+1 {
-		t.Fatalf("table holds %d items, want %d turns and a summary", len(items), n)
+	got := mustAppend(t, f.store, turn("u", "c", "new start"))
+	if got.Seq != 1 {
+		t.Fatalf("first turn of the id after delete has seq %d", got.Seq)
 	}
-	t.Logf("%d appends took %d transactions (%d retried after a conflict)", n, f.ops.get("TransactWriteItems"), f.ops.get("TransactWriteItems")-n)
+	all, err := f.store.Turns(ctx, "u", "c")
+	if err != nil || len(all) != 1 || all[0].Question != "new start" {
+		t.Fatalf("Turns of the new conversation: %v, %v; want only its own turn", questions(all), err)
+	}
+	h, err := f.store.History(ctx, "u", "c", 10)
+	if err != nil || len(h) != 1 {
+		t.Fatalf("History of the new conversation: %v, %v", questions(h), err)
+	}
+}
+
+func questions(ts []chat.Turn) []string {
+	var qs []string
+	for _, t := range ts {
+		qs = append(qs, fmt.Sprintf("%d:%s", t.Seq, t.Question))
+	}
+	return qs
 }
 
 // 200 users append 3 turns each, all at once, to a conversation with the
@@ -391,46 +476,5 @@ func TestExpiry(t *testing.T) {
 	list, _, err = f.store.List(ctx, "u", 1, "")
 	if err != nil || list[0].ID != "old" || list[0].Title != "new start" || list[0].Turns != 2 {
 		t.Fatalf("summary of the reused id: %+v, %v", list, err)
-	}
-}
-
-// Without the summary in the cancellation (DynamoDB leaves it out when
-// there is no summary; some emulators always do), Append reads it.
-func TestAppendReadsSummaryWhenCancellationLacksIt(t *testing.T) {
-	t.Parallel()
-	stripItems := func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("stripCancellationItems",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				out, md, err := next.HandleInitialize(ctx, in)
-				var c *types.TransactionCanceledException
-				if errors.As(err, &c) {
-					for i := range c.CancellationReasons {
-						c.CancellationReasons[i].Item = nil
-					}
-				}
-				return out, md, err
-			}), middleware.After)
-	}
-	f := newFixture(t, dynamo.Options{}, stripItems)
-	mustAppend(t, f.store, turn("u", "c", "first"))
-	tr := turn("u", "c", "guessed too high")
-	tr.Seq = 5
-	if got := mustAppend(t, f.store, tr); got.Seq != 2 {
-		t.Fatalf("seq %d, want 2", got.Seq)
-	}
-	if n := f.ops.get("GetItem"); n != 1 {
-		t.Fatalf("%d GetItem, want 1", n)
-	}
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Go(func() {
-			if _, err := f.store.Append(ctx, turn("u", "c", fmt.Sprint(i))); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if got, err := f.store.Turns(ctx, "u", "c"); err != nil || len(got) != 12 || got[11].Seq != 12 {
-		t.Fatalf("Turns: %d, %v; want 12 with seqs 1..12", len(got), err)
 	}
 }
