@@ -478,3 +478,10 @@ func TestExpiry(t *testing.T) {
 		t.Fatalf("summary of the reused id: %+v, %v", list, err)
 	}
 }
+
+func TestJobsContract(t *testing.T) {
+	t.Parallel()
+	chattest.JobsContract(t, func(t *testing.T, now func() time.Time) chattest.JobStore {
+		return newFixture(t, dynamo.Options{Now: now}).store
+	})
+}
