@@ -13,6 +13,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
 
 	"github.com/datachat/datachat/shared/chat"
@@ -27,6 +28,7 @@ import (
 	"github.com/datachat/datachat/shared/openai"
 	"github.com/datachat/datachat/shared/reqlog"
 	"github.com/datachat/datachat/shared/sample"
+	"github.com/datachat/datachat/shared/sqs"
 	"github.com/datachat/datachat/shared/weaviate"
 )
 
@@ -54,12 +56,27 @@ type Deps struct {
 	// Meter keeps the per-user counters; by default Memory when it is one
 	// (DynamoDB), else in-process counters.
 	Meter chat.Meter
+	// Jobs keeps queued turns and idempotency keys; by default Memory when
+	// it can (DynamoDB), else in process.
+	Jobs interface {
+		chat.Jobs
+		chat.Idempotency
+	}
+	// Queue carries queued turns to the worker; by default SQS at
+	// QUEUE_URL, else an in-process worker pool.
+	Queue chat.Queue
 }
 
 // App is the built service.
 type App struct {
 	Handler http.Handler
 	Agent   *chat.Agent
+	// Worker runs queued turns: the SQS worker function calls it, and the
+	// in-process pool of local runs.
+	Worker *httpapi.Worker
+	// Close stops the in-process worker pool, if one runs, waiting for
+	// its running turns until ctx is done.
+	Close func(ctx context.Context) error
 	// Embedded lists the ports running on in-process stand-ins, for the
 	// warning a deployed function logs when it is not configured.
 	Embedded []string
@@ -79,7 +96,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	}
 	// Every line logged with a request's context names its request and trace.
 	deps.Logger = slog.New(reqlog.Handler(deps.Logger.Handler()))
-	a := &App{}
+	a := &App{Close: func(context.Context) error { return nil }}
 	switch {
 	case deps.Warehouse != nil:
 	case cfg.Weaviate.URL != "":
@@ -149,6 +166,16 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 			deps.Meter = embedded.NewMeter()
 		}
 	}
+	if deps.Jobs == nil {
+		if j, ok := deps.Memory.(interface {
+			chat.Jobs
+			chat.Idempotency
+		}); ok {
+			deps.Jobs = j
+		} else {
+			deps.Jobs = embedded.NewJobs(deps.Now)
+		}
+	}
 	agent, err := chat.NewAgent(deps.Model, deps.Warehouse, cfg.Limits, chat.WithComputer(compute.New()), chat.WithChecker(cite.New()))
 	if err != nil {
 		return nil, fmt.Errorf("app.New: %w", err)
@@ -158,8 +185,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 		turns := emf.NewTurns(deps.Metrics, modelName(deps.Model), deps.Now, deps.Logger)
 		observe = func(r *http.Request, user string) chat.Sink { return turns.Turn(r.Context(), r.Pattern, user) }
 	}
-	h, err := httpapi.New(httpapi.Options{
+	opts := httpapi.Options{
 		Agent: agent, Memory: deps.Memory, Conversations: deps.Memory, Auth: deps.Auth,
+		Jobs: deps.Jobs, Idempotency: deps.Jobs, Queue: deps.Queue,
 		Logger: deps.Logger, NewID: deps.NewID, Now: deps.Now,
 		TurnTimeout: cfg.TurnTimeout, SaveReserve: cfg.SaveReserve, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxMessageChars: cfg.MaxMessageChars, HistoryTurns: cfg.HistoryTurns,
@@ -170,8 +198,35 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 			Cognito:     httpapi.CognitoLogin{Domain: cfg.Cognito.Domain, ClientID: cfg.Cognito.ClientID},
 		},
 		StreamTurnTimeout: cfg.StreamTurnTimeout,
-	})
+	}
+	worker, err := httpapi.NewWorker(opts)
 	if err != nil {
+		return nil, fmt.Errorf("app.New: %w", err)
+	}
+	a.Worker = worker
+	switch {
+	case opts.Queue != nil:
+	case cfg.QueueURL != "":
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("app.New: load AWS configuration: %w", err)
+		}
+		q, err := sqs.New(awssqs.NewFromConfig(awsCfg), cfg.QueueURL)
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		opts.Queue = q
+	default:
+		q, err := embedded.NewQueue(worker.Handle, embedded.QueueOptions{MaxReceives: httpapi.MaxJobAttempts, Logger: deps.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("app.New: %w", err)
+		}
+		opts.Queue, a.Close = q, q.Close
+		a.Embedded = append(a.Embedded, "queue (in-process worker pool; set QUEUE_URL)")
+	}
+	h, err := httpapi.New(opts)
+	if err != nil {
+		_ = a.Close(ctx)
 		return nil, fmt.Errorf("app.New: %w", err)
 	}
 	a.Handler, a.Agent = h, agent

@@ -29,6 +29,7 @@ const (
 	CodeModelUnavailable Code = "model_unavailable" // the model provider is overloaded or rate limiting
 	CodeQuotaExhausted   Code = "quota_exhausted"   // the model account has no quota left
 	CodeConflict         Code = "conflict"          // a concurrent change won; retrying may succeed
+	CodeKeyReused        Code = "key_reused"        // an idempotency key came back with a different request
 	CodeRateLimited      Code = "rate_limited"      // the user asked for more turns per minute than allowed
 	CodeBudgetExhausted  Code = "budget_exhausted"  // the user spent the day's tokens
 	CodeInternal         Code = "internal"          // a bug; details are logged, never returned

@@ -44,6 +44,10 @@ type Config struct {
 	// ConversationTTL (CONVERSATION_TTL, default 168h) is how long a
 	// conversation is kept after its last turn.
 	ConversationTTL time.Duration
+	// QueueURL (QUEUE_URL) selects SQS for queued turns (Prefer:
+	// respond-async), consumed by the worker function; without it an
+	// in-process worker pool runs them.
+	QueueURL string
 
 	Weaviate Weaviate
 
@@ -108,6 +112,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		},
 		LogLevel:        p.level("LOG_LEVEL"),
 		TableName:       strings.TrimSpace(getenv("TABLE_NAME")),
+		QueueURL:        strings.TrimSpace(getenv("QUEUE_URL")),
 		ConversationTTL: p.duration("CONVERSATION_TTL", 7*24*time.Hour),
 		Weaviate: Weaviate{
 			URL:          strings.TrimSpace(getenv("WEAVIATE_URL")),

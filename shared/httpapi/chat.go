@@ -37,10 +37,12 @@ type chatResponse struct {
 	Saved bool `json:"saved"`
 }
 
-// chat answers one question. Order matters: everything that can reject the
-// request runs before the agent, and the turn is stored before the answer
-// is sent, so a rejected or failed request stores nothing and an answered
-// one is never lost.
+// chat answers one question: as JSON, as a stream of AG-UI events, or
+// later (Prefer: respond-async: 202 and a job). Order matters: everything
+// that can reject the request runs before the agent, and the turn is
+// stored before the answer is sent, so a rejected or failed request
+// stores nothing and an answered one is never lost. With an
+// Idempotency-Key, a request already answered gets that answer again.
 func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	r, ev, obs := s.observeTurn(r, user)
 	req, err := s.decodeChat(w, r)
@@ -48,27 +50,27 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 		s.failTurn(w, r, ev, nil, err)
 		return
 	}
-	var history []chat.Turn
-	nextSeq := 1
-	if req.ConversationID == "" {
-		req.ConversationID = s.NewID()
-	} else {
-		if history, err = s.Memory.History(r.Context(), user, req.ConversationID, max(s.HistoryTurns, 1)); err != nil {
+	async := prefersAsync(r)
+	key, err := s.beginKey(w, r, user, req, async)
+	if err != nil || key.replayed {
+		if err != nil {
 			s.failTurn(w, r, ev, nil, err)
-			return
 		}
-		if n := len(history); n > 0 {
-			nextSeq = history[n-1].Seq + 1
-		}
-		if s.HistoryTurns == NoHistory {
-			// The read still proves the conversation is the user's and
-			// gives the next seq; the model sees none of it.
-			history = nil
-		}
+		return
 	}
-
+	if async {
+		s.enqueue(w, r, user, req, key)
+		return
+	}
+	history, nextSeq, err := s.loadHistory(r.Context(), user, &req)
+	if err != nil {
+		s.releaseKey(r, key)
+		s.failTurn(w, r, ev, nil, err)
+		return
+	}
 	reservation, err := s.reserve(r.Context(), user)
 	if err != nil {
+		s.releaseKey(r, key)
 		s.failTurn(w, r, ev, nil, err)
 		return
 	}
@@ -79,46 +81,82 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	if stream == nil {
 		turnStarted(ev, req.ConversationID, nextSeq)
 	}
-	ctx = chat.OnToolFailure(ctx, func(f chat.ToolFailure) { s.logToolFailure(r, f) })
-	res, err := s.Agent.Run(ctx, history, req.Message)
-	s.settle(r.Context(), reservation, res.Usage.TotalTokens)
+	stored, saved, err := s.answer(ctx, r.Context(), user, req, history, nextSeq, reservation)
 	if err != nil {
+		s.releaseKey(r, key)
 		s.failTurn(w, r, ev, stream, err)
 		return
 	}
-
-	turn := res.Turn(user, req.ConversationID, req.Message)
-	turn.Seq = nextSeq
-	// The turn's own deadline may have passed; storing it gets the reserve,
-	// but not past the request's own deadline (a Lambda invocation's).
-	saveBy := s.Now().Add(s.SaveReserve)
-	if d, ok := r.Context().Deadline(); ok && d.Add(-responseMargin).Before(saveBy) {
-		saveBy = d.Add(-responseMargin)
-	}
-	saveCtx, cancelSave := context.WithDeadline(context.WithoutCancel(r.Context()), saveBy)
-	defer cancelSave()
-	stored, err := s.save(saveCtx, turn)
-	saved := err == nil
-	switch code := chat.ErrorCode(err); {
-	case saved:
-	case code == chat.CodeUnavailable || code == chat.CodeConflict || code == chat.CodeDeadline:
-		// The answer is paid for: send it rather than make the client spend
-		// the tokens again, and say it was not kept.
-		s.Logger.LogAttrs(r.Context(), slog.LevelError, "turn not saved", slog.String("code", string(code)),
-			slog.String("error", err.Error()))
-		turn.CreatedAt = s.Now()
-		stored = turn
-	default:
-		// A follow-up whose conversation was deleted meanwhile (404), or a bug.
-		s.failTurn(w, r, ev, stream, err)
-		return
-	}
+	body := encodeJSON(newChatResponse(stored, saved))
+	s.completeKey(r, key, http.StatusOK, body)
 	if stream != nil {
 		stream.finish(stored, saved)
 		return
 	}
 	ev.Emit(chat.Event{Kind: chat.EventFinished, Turn: &stored, Unsaved: !saved})
-	writeJSON(w, http.StatusOK, newChatResponse(stored, saved))
+	writeBody(w, http.StatusOK, body)
+}
+
+// loadHistory reads the earlier turns of req's conversation for the model
+// and the seq the turn will likely get; a request with no conversation
+// starts one (req.ConversationID is then set).
+func (s *server) loadHistory(ctx context.Context, user string, req *chatRequest) ([]chat.Turn, int, error) {
+	if req.ConversationID == "" {
+		req.ConversationID = s.NewID()
+		return nil, 1, nil
+	}
+	history, err := s.Memory.History(ctx, user, req.ConversationID, max(s.HistoryTurns, 1))
+	if err != nil {
+		return nil, 0, err
+	}
+	nextSeq := 1
+	if n := len(history); n > 0 {
+		nextSeq = history[n-1].Seq + 1
+	}
+	if s.HistoryTurns == NoHistory {
+		// The read still proves the conversation is the user's and gives
+		// the next seq; the model sees none of it.
+		history = nil
+	}
+	return history, nextSeq, nil
+}
+
+// answer runs the agent on the question and stores the turn: the part of
+// a turn the chat route and the worker share. ctx is the turn's (its
+// deadline and events); reqCtx is the request's or the job's, whose own
+// deadline bounds storing the turn. saved is false when the store failed
+// until the save reserve ran out: the answer is returned anyway.
+func (s *server) answer(ctx, reqCtx context.Context, user string, req chatRequest, history []chat.Turn, nextSeq int, reservation chat.Reservation) (chat.Turn, bool, error) {
+	ctx = chat.OnToolFailure(ctx, func(f chat.ToolFailure) { s.logToolFailure(reqCtx, f) })
+	res, err := s.Agent.Run(ctx, history, req.Message)
+	s.settle(reqCtx, reservation, res.Usage.TotalTokens)
+	if err != nil {
+		return chat.Turn{}, false, err
+	}
+	turn := res.Turn(user, req.ConversationID, req.Message)
+	turn.Seq = nextSeq
+	// The turn's own deadline may have passed; storing it gets the reserve,
+	// but not past the request's own deadline (a Lambda invocation's).
+	saveBy := s.Now().Add(s.SaveReserve)
+	if d, ok := reqCtx.Deadline(); ok && d.Add(-responseMargin).Before(saveBy) {
+		saveBy = d.Add(-responseMargin)
+	}
+	saveCtx, cancelSave := context.WithDeadline(context.WithoutCancel(reqCtx), saveBy)
+	defer cancelSave()
+	stored, err := s.save(saveCtx, turn)
+	switch code := chat.ErrorCode(err); {
+	case err == nil:
+		return stored, true, nil
+	case code == chat.CodeUnavailable || code == chat.CodeConflict || code == chat.CodeDeadline:
+		// The answer is paid for: send it rather than make the client spend
+		// the tokens again, and say it was not kept.
+		s.Logger.LogAttrs(reqCtx, slog.LevelError, "turn not saved", slog.String("code", string(code)),
+			slog.String("error", err.Error()))
+		turn.CreatedAt = s.Now()
+		return turn, false, nil
+	}
+	// A follow-up whose conversation was deleted meanwhile (404), or a bug.
+	return chat.Turn{}, false, err
 }
 
 // newChatResponse is the answer of POST /chat for the turn t, as JSON and
@@ -361,7 +399,7 @@ func parseLimit(v string, max int) (int, error) {
 // logToolFailure makes a tool failure that is not the model's fault seen:
 // WARN for a store that is unavailable (it may recover), ERROR for anything
 // else (a bug or a panic in an adapter), with the operation and the detail.
-func (s *server) logToolFailure(r *http.Request, f chat.ToolFailure) {
+func (s *server) logToolFailure(ctx context.Context, f chat.ToolFailure) {
 	code := chat.ErrorCode(f.Err)
 	level := slog.LevelError
 	if code == chat.CodeUnavailable {
@@ -372,6 +410,6 @@ func (s *server) logToolFailure(r *http.Request, f chat.ToolFailure) {
 	if errors.As(f.Err, &e) {
 		op = e.Op
 	}
-	s.Logger.LogAttrs(r.Context(), level, "tool failed", slog.String("tool", f.Tool), slog.String("code", string(code)),
+	s.Logger.LogAttrs(ctx, level, "tool failed", slog.String("tool", f.Tool), slog.String("code", string(code)),
 		slog.String("op", op), slog.String("error", f.Err.Error()))
 }

@@ -36,10 +36,16 @@ type Options struct {
 	Agent         Answerer
 	Memory        chat.Memory
 	Conversations chat.Conversations
-	Auth          Authenticator
-	Logger        *slog.Logger
-	NewID         func() string    // conversation ids
-	Now           func() time.Time // the clock; time.Now when nil
+	// Jobs, Queue and Idempotency serve queued turns (Prefer:
+	// respond-async, GET /jobs/{id}) and Idempotency-Key; without them
+	// those requests are refused with a message that says so.
+	Jobs        chat.Jobs
+	Queue       chat.Queue
+	Idempotency chat.Idempotency
+	Auth        Authenticator
+	Logger      *slog.Logger
+	NewID       func() string    // conversation ids
+	Now         func() time.Time // the clock; time.Now when nil
 
 	// Observe, when set, returns a sink for the events of one chat turn of
 	// user (the turn's metrics); a nil sink observes nothing. It is called
@@ -102,6 +108,15 @@ type server struct {
 
 // New returns the handler with every route.
 func New(opts Options) (http.Handler, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.handler()
+}
+
+// newServer checks opts and fills in the defaults.
+func newServer(opts Options) (*server, error) {
 	if opts.Agent == nil || opts.Memory == nil || opts.Conversations == nil || opts.Auth == nil || opts.Logger == nil || opts.NewID == nil {
 		return nil, errors.New("httpapi.New: Agent, Memory, Conversations, Auth, Logger and NewID are required")
 	}
@@ -125,8 +140,11 @@ func New(opts Options) (http.Handler, error) {
 	setDefault(&opts.MaxListLimit, DefaultMaxListLimit)
 	setDefault(&opts.StreamTurnTimeout, DefaultStreamTurnTimeout)
 	setDefault(&opts.Heartbeat, DefaultHeartbeat)
-	s := &server{Options: opts}
+	return &server{Options: opts}, nil
+}
 
+// handler routes every request.
+func (s *server) handler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	handlers := map[string]func(http.ResponseWriter, *http.Request, string){
 		"GET /health":                s.health,
@@ -134,6 +152,7 @@ func New(opts Options) (http.Handler, error) {
 		"GET /conversations":         s.listConversations,
 		"GET /conversations/{id}":    s.getConversation,
 		"DELETE /conversations/{id}": s.deleteConversation,
+		"GET /jobs/{id}":             s.getJob,
 	}
 	for _, rt := range Routes() {
 		pattern := rt.Method + " " + rt.Path
@@ -157,8 +176,9 @@ func New(opts Options) (http.Handler, error) {
 	mux.HandleFunc("/chat", methodNotAllowed("POST"))
 	mux.HandleFunc("/conversations", methodNotAllowed("GET"))
 	mux.HandleFunc("/conversations/{id}", methodNotAllowed("GET, DELETE"))
+	mux.HandleFunc("/jobs/{id}", methodNotAllowed("GET"))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; the routes are POST /chat, GET /conversations, GET and DELETE /conversations/{id}, GET /health", r.Method, r.URL.Path))
+		writeJSONError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no route %s %s; the routes are POST /chat, GET /jobs/{id}, GET /conversations, GET and DELETE /conversations/{id}, GET /health", r.Method, r.URL.Path))
 	})
 	// The inner recoverer answers a panic in a handler, so the access log
 	// around it sees the 500; the outer one guards the logger itself.
@@ -180,6 +200,7 @@ func Routes() []Route {
 		{"GET", "/conversations", true},
 		{"GET", "/conversations/{id}", true},
 		{"DELETE", "/conversations/{id}", true},
+		{"GET", "/jobs/{id}", true},
 	}
 }
 
@@ -245,6 +266,8 @@ func statusOf(code chat.Code) int {
 		return http.StatusNotFound
 	case chat.CodeConflict:
 		return http.StatusConflict
+	case chat.CodeKeyReused:
+		return http.StatusUnprocessableEntity
 	case chat.CodeRateLimited, chat.CodeBudgetExhausted:
 		return http.StatusTooManyRequests
 	case chat.CodeTooLarge:
@@ -298,8 +321,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":{"code":"internal","message":"the response could not be encoded"}}`)
 	}
+	writeBody(w, status, append(body, '\n'))
+}
+
+// encodeJSON is v as writeJSON sends it, for answers that are also kept
+// (an idempotency record, a job's result).
+func encodeJSON(v any) []byte {
+	body, err := json.Marshal(v)
+	if err != nil {
+		body = []byte(`{"error":{"code":"internal","message":"the response could not be encoded"}}`)
+	}
+	return append(body, '\n')
+}
+
+// writeBody sends a JSON body that is already encoded.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
 }

@@ -1,0 +1,297 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/datachat/datachat/shared/chat"
+)
+
+// jobAccepted is the answer to a queued POST /chat (202).
+type jobAccepted struct {
+	JobID  string         `json:"job_id"`
+	Status chat.JobStatus `json:"status"`
+}
+
+func jobPath(id string) string { return "/jobs/" + id }
+
+// enqueue answers a request that prefers to be answered later: the job
+// record first (so a worker never gets a job it cannot find), then the
+// queue. A queue that refuses leaves a queued record no worker will run,
+// which expires with the TTL, and answers 503.
+func (s *server) enqueue(w http.ResponseWriter, r *http.Request, user string, req chatRequest, key idemKey) {
+	if s.Jobs == nil || s.Queue == nil {
+		s.releaseKey(r, key)
+		s.writeError(w, r, chat.Errorf(chat.CodeInvalid, "this server does not queue turns; send the request without Prefer: respond-async"))
+		return
+	}
+	if req.ConversationID != "" {
+		// A follow-up of a conversation the user does not have is 404 now,
+		// not a failed job later.
+		if _, err := s.Memory.History(r.Context(), user, req.ConversationID, 1); err != nil {
+			s.releaseKey(r, key)
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	job := chat.JobRecord{UserID: user, ID: s.NewID(), Status: chat.JobQueued, Message: req.Message, ConversationID: req.ConversationID, CreatedAt: s.Now().UTC()}
+	err := s.Jobs.CreateJob(r.Context(), job)
+	if err == nil {
+		err = s.Queue.Enqueue(r.Context(), chat.Job{UserID: user, JobID: job.ID})
+	}
+	if err != nil {
+		s.releaseKey(r, key)
+		s.writeError(w, r, err)
+		return
+	}
+	body := encodeJSON(jobAccepted{JobID: job.ID, Status: chat.JobQueued})
+	s.completeKey(r, key, http.StatusAccepted, body)
+	w.Header().Set("Location", jobPath(job.ID))
+	w.Header().Set("Preference-Applied", "respond-async")
+	writeBody(w, http.StatusAccepted, body)
+}
+
+// jobResponse is GET /jobs/{id}.
+type jobResponse struct {
+	JobID  string            `json:"job_id"`
+	Status chat.JobStatus    `json:"status"`
+	Events []json.RawMessage `json:"events"`
+	Result json.RawMessage   `json:"result"`
+	Error  *chat.JobError    `json:"error"`
+}
+
+// getJob answers a job's state: its events after ?after=N (AG-UI event
+// objects, each with metadata.seq), and once it is done its result (the
+// answer POST /chat would have given) or its error.
+func (s *server) getJob(w http.ResponseWriter, r *http.Request, user string) {
+	id := r.PathValue("id")
+	if !validID(id) || s.Jobs == nil {
+		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "job %q not found", id))
+		return
+	}
+	after := 0
+	if v := r.URL.Query().Get("after"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || strconv.Itoa(n) != v {
+			s.writeError(w, r, chat.Errorf(chat.CodeInvalid, "after must be a whole number of 0 or more (the metadata.seq of the last event you have), got %q", v))
+			return
+		}
+		after = n
+	}
+	j, err := s.Jobs.Job(r.Context(), user, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := jobResponse{JobID: j.ID, Status: j.Status, Events: []json.RawMessage{}, Error: j.Error}
+	for _, e := range j.Events {
+		if e.Seq > after {
+			out.Events = append(out.Events, e.Data)
+		}
+	}
+	if j.Status == chat.JobSucceeded {
+		out.Result = j.Result
+	}
+	if !j.Status.Done() {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// MaxJobAttempts is how many deliveries a job whose store or model was
+// unavailable gets before it fails for good; the queue's own limit
+// (SQS maxReceiveCount) must not be lower.
+const MaxJobAttempts = 3
+
+// Worker runs queued turns: the same turn as POST /chat, with its events
+// and outcome written to the job record.
+type Worker struct{ s *server }
+
+// NewWorker returns the runner of queued turns of opts (the same options
+// as New; Jobs is required).
+func NewWorker(opts Options) (*Worker, error) {
+	h, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	if h.Jobs == nil {
+		return nil, errors.New("httpapi.NewWorker: Jobs is required")
+	}
+	return &Worker{s: h}, nil
+}
+
+// Handle is a chat.JobHandler. ctx's deadline (a Lambda invocation's)
+// bounds the job's lease and its turn. nil means the job is done with:
+// run, found done, or gone; an error asks for the delivery again.
+func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
+	s := wk.s
+	leaseUntil := s.Now().Add(s.StreamTurnTimeout + s.SaveReserve)
+	if d, ok := ctx.Deadline(); ok {
+		leaseUntil = d
+	}
+	rec, err := s.Jobs.ClaimJob(ctx, job.UserID, job.JobID, leaseUntil)
+	switch code := chat.ErrorCode(err); {
+	case err == nil && rec.Status.Done():
+		s.Logger.LogAttrs(ctx, slog.LevelInfo, "job already done; delivery dropped", slog.String("job_id", job.JobID), slog.String("status", string(rec.Status)))
+		return nil
+	case code == chat.CodeNotFound:
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "job not found (expired?); delivery dropped", slog.String("job_id", job.JobID))
+		return nil
+	case err != nil:
+		// Running elsewhere under a live lease, or the store is down: the
+		// delivery comes back after the queue's visibility timeout.
+		return err
+	}
+	s.Logger.LogAttrs(ctx, slog.LevelInfo, "job claimed", slog.String("job_id", job.JobID), slog.Int("attempt", rec.Attempt), slog.Int("delivery", attempt))
+
+	rec2 := newJobRecorder(s, ctx, rec)
+	var obs chat.Sink
+	if s.Observe != nil {
+		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/chat", nil)
+		obs = s.Observe(r, job.UserID)
+	}
+	events := chat.NewEvents(chat.Tee(rec2, obs), s.Now)
+	turnCtx, cancel := context.WithDeadline(ctx, leaseUntil.Add(-s.SaveReserve))
+	defer cancel()
+	turnCtx = chat.WithEvents(turnCtx, events)
+
+	req := chatRequest{Message: rec.Message, ConversationID: rec.ConversationID}
+	stored, saved, err := wk.run(turnCtx, ctx, events, job.UserID, &req)
+	if err != nil {
+		e := &chat.Error{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)}
+		var ce *chat.Error
+		if errors.As(err, &ce) {
+			e.RetryAfter = ce.RetryAfter
+		}
+		s.Logger.LogAttrs(ctx, slog.LevelWarn, "job's turn failed", slog.String("job_id", job.JobID), slog.String("code", string(e.Code)), slog.String("error", err.Error()))
+		transient := e.Code == chat.CodeUnavailable || e.Code == chat.CodeModelUnavailable
+		if transient && rec.Attempt < MaxJobAttempts {
+			// Queued again, with the events of this attempt kept: the next
+			// delivery runs the turn afresh.
+			return rec2.finish(chat.JobQueued, nil, nil, err)
+		}
+		events.Emit(chat.Event{Kind: chat.EventFailed, Err: e})
+		return rec2.finish(chat.JobFailed, nil, &chat.JobError{Code: e.Code, Message: e.Message}, nil)
+	}
+	events.Emit(chat.Event{Kind: chat.EventFinished, Turn: &stored, Unsaved: !saved})
+	return rec2.finish(chat.JobSucceeded, encodeJSON(newChatResponse(stored, saved)), nil, nil)
+}
+
+// run is the turn of a job: history, the user's limits, the agent, the
+// store, as POST /chat runs them.
+func (wk *Worker) run(ctx, jobCtx context.Context, events *chat.Events, user string, req *chatRequest) (chat.Turn, bool, error) {
+	s := wk.s
+	history, nextSeq, err := s.loadHistory(jobCtx, user, req)
+	if err != nil {
+		return chat.Turn{}, false, err
+	}
+	events.Emit(chat.Event{Kind: chat.EventRunStarted, Run: &chat.RunInfo{ConversationID: req.ConversationID, Turn: nextSeq, RunID: s.NewID()}})
+	reservation, err := s.reserve(jobCtx, user)
+	if err != nil {
+		return chat.Turn{}, false, err
+	}
+	return s.answer(ctx, jobCtx, user, *req, history, nextSeq, reservation)
+}
+
+// jobRecorder is the chat.Sink of a job's turn: it encodes each event as
+// AG-UI, as the stream would, and writes the record at step boundaries
+// (after each model response and tool result, at most every
+// jobFlushEvery), so a client polling the job sees the turn progress.
+type jobRecorder struct {
+	s   *server
+	ctx context.Context
+
+	mu      sync.Mutex
+	rec     chat.JobRecord
+	enc     AGUIEncoder
+	base    int // the last seq of earlier attempts' events
+	flushed time.Time
+	lost    bool // another runner took the job over: write nothing more
+}
+
+const jobFlushEvery = 500 * time.Millisecond
+
+// newJobRecorder continues the events of earlier attempts (a runner that
+// died, a store that was unavailable): this attempt's are numbered after
+// them, so a client paging with ?after=N misses none.
+func newJobRecorder(s *server, ctx context.Context, rec chat.JobRecord) *jobRecorder {
+	base := 0
+	if n := len(rec.Events); n > 0 {
+		base = rec.Events[n-1].Seq
+	}
+	return &jobRecorder{s: s, ctx: ctx, rec: rec, base: base, flushed: s.Now()}
+}
+
+// Emit implements chat.Sink.
+func (jr *jobRecorder) Emit(e chat.Event) {
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	for _, a := range jr.enc.Encode(e) {
+		a.Metadata.Seq += jr.base
+		data, err := json.Marshal(a)
+		if err != nil {
+			continue
+		}
+		jr.rec.Events = append(jr.rec.Events, chat.JobEvent{Seq: a.Metadata.Seq, Data: data})
+	}
+	step := e.Kind == chat.EventModelResponse || e.Kind == chat.EventToolEnded
+	if step && jr.s.Now().Sub(jr.flushed) >= jobFlushEvery {
+		jr.writeLocked()
+	}
+}
+
+// writeLocked writes the record as it is. Progress is best effort: a
+// failed write is logged and the next one carries the same events.
+func (jr *jobRecorder) writeLocked() error {
+	if jr.lost {
+		return nil
+	}
+	jr.flushed = jr.s.Now()
+	err := jr.s.Jobs.UpdateJob(jr.ctx, jr.rec)
+	if chat.ErrorCode(err) == chat.CodeConflict {
+		jr.lost = true
+		jr.s.Logger.LogAttrs(jr.ctx, slog.LevelWarn, "job taken over by another attempt; this one stops writing", slog.String("job_id", jr.rec.ID), slog.Int("attempt", jr.rec.Attempt))
+		return nil
+	}
+	if err != nil {
+		jr.s.Logger.LogAttrs(jr.ctx, slog.LevelWarn, "job progress not written", slog.String("job_id", jr.rec.ID), slog.String("error", err.Error()))
+	}
+	return err
+}
+
+// finish writes the job's outcome, retrying within the save reserve: the
+// turn is stored, and its answer must reach the record. retry, when set,
+// is returned so the queue delivers the job again.
+func (jr *jobRecorder) finish(status chat.JobStatus, result json.RawMessage, jobErr *chat.JobError, retry error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(jr.ctx), jr.s.SaveReserve)
+	defer cancel()
+	jr.mu.Lock()
+	defer jr.mu.Unlock()
+	jr.rec.Status, jr.rec.Result, jr.rec.Error = status, result, jobErr
+	if status == chat.JobQueued {
+		jr.rec.LeaseUntil = jr.s.Now()
+	}
+	jr.ctx = ctx
+	for attempt := 0; ; attempt++ {
+		err := jr.writeLocked()
+		if err == nil {
+			return retry
+		}
+		if ctx.Err() != nil || chat.ErrorCode(err) != chat.CodeUnavailable {
+			// The delivery comes back, finds the job running under this
+			// attempt's lease, and runs it again once the lease ends.
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(min(25*time.Millisecond<<min(attempt, 4), 400*time.Millisecond)):
+		}
+	}
+}
