@@ -7,7 +7,7 @@ USER  ?= demo
 ARTIFACTS_DIR ?= bin
 LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags="-s -w"
 
-.PHONY: help run token table seed test vet build build-ApiFunction build-AuthorizerFunction deploy clean web-vendor
+.PHONY: help run token table seed test vet build build-ApiFunction build-AuthorizerFunction build-WorkerFunction deploy clean web-vendor
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -39,10 +39,14 @@ vet: ## go vet only
 build: ## build every Lambda function for arm64 into $(ARTIFACTS_DIR)
 	$(MAKE) build-ApiFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/ApiFunction
 	$(MAKE) build-AuthorizerFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/AuthorizerFunction
+	$(MAKE) build-WorkerFunction ARTIFACTS_DIR=$(ARTIFACTS_DIR)/WorkerFunction
 
 # One target per function in template.yaml, as `sam build` expects.
 build-ApiFunction:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+
+build-WorkerFunction:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/worker
 
 # Deployed only with JwtIssuer set (the Lambda authorizer of another identity provider).
 build-AuthorizerFunction:

@@ -47,17 +47,10 @@ func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (*fu
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 	defer cancel()
-	if cfg.OpenAI.KeySecretARN != "" && cfg.OpenAI.APIKey == "" {
-		// Read once per instance, at init, and kept in memory: every warm
-		// invocation reuses it and Secrets Manager sees one call per cold start.
-		if cfg.OpenAI.APIKey, err = fetch(ctx, cfg.OpenAI.KeySecretARN); err != nil {
-			return nil, fmt.Errorf("read the OpenAI key: %w", err)
-		}
-	}
-	if cfg.Weaviate.KeySecretARN != "" && cfg.Weaviate.APIKey == "" {
-		if cfg.Weaviate.APIKey, err = fetch(ctx, cfg.Weaviate.KeySecretARN); err != nil {
-			return nil, fmt.Errorf("read the Weaviate key: %w", err)
-		}
+	// Read once per instance, at init, and kept in memory: every warm
+	// invocation reuses them.
+	if err := app.ResolveSecrets(ctx, &cfg, fetch); err != nil {
+		return nil, err
 	}
 	// JSON lines, which CloudWatch Logs Insights queries field by field.
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))

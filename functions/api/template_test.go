@@ -131,21 +131,65 @@ func TestEveryVariableTheCodeReadsIsSet(t *testing.T) {
 	if _, err := config.FromEnv(func(k string) string { read[k] = true; return "" }); err != nil {
 		t.Fatal(err)
 	}
-	fn := functions(openTemplate(t))["ApiFunction"]
-	vars := samtemplate.Map(samtemplate.Path(fn.Properties, "Environment", "Variables"))
-	for name := range read {
-		_, set := vars[name]
-		switch _, local := localOnly[name]; {
-		case local && set:
-			t.Errorf("ApiFunction sets %s: %s", name, localOnly[name])
-		case !local && !set:
-			t.Errorf("the code reads %s but ApiFunction does not set it", name)
+	// Both run the same app from the same configuration.
+	for _, name := range []string{"ApiFunction", "WorkerFunction"} {
+		fn := functions(openTemplate(t))[name]
+		vars := samtemplate.Map(samtemplate.Path(fn.Properties, "Environment", "Variables"))
+		for v := range read {
+			_, set := vars[v]
+			switch _, local := localOnly[v]; {
+			case local && set:
+				t.Errorf("%s sets %s: %s", name, v, localOnly[v])
+			case !local && !set:
+				t.Errorf("the code reads %s but %s does not set it", v, name)
+			}
+		}
+		for v := range vars {
+			if !read[v] {
+				t.Errorf("%s sets %s, which the code never reads", name, v)
+			}
 		}
 	}
-	for name := range vars {
-		if !read[name] {
-			t.Errorf("ApiFunction sets %s, which the code never reads", name)
+}
+
+// The queue of queued turns: the worker takes one message at a time and
+// reports failures one by one; a message is not delivered again while its
+// delivery may still run (visibility at least 6x the worker's timeout); a
+// job gets as many deliveries as the worker gives it attempts, then the
+// dead-letter queue, whose depth alarms; the worker's role only receives.
+func TestQueuedTurnsInTheTemplate(t *testing.T) {
+	tmpl := openTemplate(t)
+	worker := functions(tmpl)["WorkerFunction"]
+	timeout, _ := samtemplate.Path(worker.Properties, "Timeout").(int)
+	queue := samtemplate.Map(tmpl.Resources["TurnQueue"].Properties)
+	visibility, _ := queue["VisibilityTimeout"].(int)
+	if timeout == 0 || visibility < 6*timeout {
+		t.Errorf("TurnQueue.VisibilityTimeout %d, want at least 6x the worker's Timeout %d", visibility, timeout)
+	}
+	if got := samtemplate.Path(queue, "RedrivePolicy", "maxReceiveCount"); got != httpapi.MaxJobAttempts {
+		t.Errorf("maxReceiveCount %v, want %d (httpapi.MaxJobAttempts)", got, httpapi.MaxJobAttempts)
+	}
+	if got := samtemplate.Path(queue, "RedrivePolicy", "deadLetterTargetArn"); !equal(got, map[string]any{"Fn::GetAtt": []any{"TurnDeadLetterQueue", "Arn"}}) {
+		t.Errorf("deadLetterTargetArn %v, want TurnDeadLetterQueue", got)
+	}
+	ev := samtemplate.Map(samtemplate.Path(worker.Properties, "Events", "Turns"))
+	props := samtemplate.Map(ev["Properties"])
+	if ev["Type"] != "SQS" || props["BatchSize"] != 1 || !equal(props["FunctionResponseTypes"], []any{"ReportBatchItemFailures"}) {
+		t.Errorf("worker event %v, want SQS, BatchSize 1, ReportBatchItemFailures", ev)
+	}
+	alarm := samtemplate.Map(tmpl.Resources["DeadLetterAlarm"].Properties)
+	if alarm["Namespace"] != "AWS/SQS" || alarm["MetricName"] != "ApproximateNumberOfMessagesVisible" ||
+		!strings.Contains(fmt.Sprint(alarm["Dimensions"]), "TurnDeadLetterQueue") {
+		t.Errorf("DeadLetterAlarm %v, want the DLQ's depth", alarm)
+	}
+	role := fmt.Sprint(tmpl.Resources["WorkerFunctionRole"].Properties)
+	for _, never := range []string{"sqs:SendMessage", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} {
+		if strings.Contains(role, never) {
+			t.Errorf("WorkerFunctionRole allows %s, which the worker never needs", never)
 		}
+	}
+	if equal(worker.Properties["Role"], functions(tmpl)["ApiFunction"].Properties["Role"]) {
+		t.Error("the worker shares the API function's role; it needs its own")
 	}
 }
 

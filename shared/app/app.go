@@ -260,3 +260,21 @@ func embeddedWarehouse(rowCap int) (*embedded.Warehouse, error) {
 	}
 	return w, nil
 }
+
+// ResolveSecrets reads the keys whose Secrets Manager ARNs cfg names and
+// are not already set, with fetch (the functions read them once per
+// instance, at init, so Secrets Manager sees one call per cold start).
+func ResolveSecrets(ctx context.Context, cfg *config.Config, fetch func(ctx context.Context, arn string) (string, error)) error {
+	var err error
+	if cfg.OpenAI.KeySecretARN != "" && cfg.OpenAI.APIKey == "" {
+		if cfg.OpenAI.APIKey, err = fetch(ctx, cfg.OpenAI.KeySecretARN); err != nil {
+			return fmt.Errorf("read the OpenAI key: %w", err)
+		}
+	}
+	if cfg.Weaviate.KeySecretARN != "" && cfg.Weaviate.APIKey == "" {
+		if cfg.Weaviate.APIKey, err = fetch(ctx, cfg.Weaviate.KeySecretARN); err != nil {
+			return fmt.Errorf("read the Weaviate key: %w", err)
+		}
+	}
+	return nil
+}
