@@ -398,11 +398,14 @@ func TestEveryRouteIsDeclaredWithTheAuthorizer(t *testing.T) {
 }
 
 // allowedActions is every action the code needs: the DynamoDB calls of
-// shared/dynamo (TransactWriteItems is authorised per item) and reading
-// the secrets.
+// shared/dynamo (TransactWriteItems is authorised per item), sending to
+// the queue (shared/sqs), what Lambda's SQS event source mapping needs of
+// the worker's role (AWSLambdaSQSQueueExecutionRole's three actions) and
+// reading the secrets.
 var allowedActions = []string{
 	"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
 	"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem",
+	"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 	"secretsmanager:GetSecretValue",
 }
 
