@@ -110,6 +110,14 @@ func startEmulator(t testing.TB, rie, bootstrap string, env ...string) *emulator
 // so both shapes are read the same way.
 func (e *emulator) invoke(t testing.TB, event []byte) reply {
 	t.Helper()
+	out, _ := e.invokeSized(t, event)
+	return out
+}
+
+// invokeSized is invoke that also returns the size of the payload the
+// function answered, the bytes Lambda's response limit counts.
+func (e *emulator) invokeSized(t testing.TB, event []byte) (reply, int) {
+	t.Helper()
 	var resp *http.Response
 	var err error
 	for range 400 {
@@ -127,11 +135,16 @@ func (e *emulator) invoke(t testing.TB, event []byte) reply {
 	if err != nil {
 		t.Fatalf("invoke: read the function's answer: %v\nlogs:\n%s", err, e.logs)
 	}
+	if resp.StatusCode != http.StatusOK {
+		// The emulator's own error, such as Function.ResponseSizeTooLarge
+		// for a payload over Lambda's limit: the function's answer is lost.
+		t.Fatalf("invoke: the emulator answered HTTP %d instead of the function's answer: %.300s\nlogs:\n%s", resp.StatusCode, b, e.logs)
+	}
 	out, err := decodeAnswer(b)
 	if err != nil {
 		t.Fatalf("invoke: decode the function's answer (HTTP %d): %v\nlogs:\n%s", resp.StatusCode, err, e.logs)
 	}
-	return out
+	return out, len(b)
 }
 
 // decodeAnswer reads what the runtime sent: a streamed answer, or a
