@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -188,7 +189,7 @@ func (c *AGUIEncoder) Encode(e chat.Event) []AGUIEvent {
 			return nil
 		}
 		t := *e.Tool
-		content := t.Content
+		content := cutContent(t.Content, maxToolContentBytes)
 		if content == "" {
 			content = t.Error
 		}
@@ -203,7 +204,10 @@ func (c *AGUIEncoder) Encode(e chat.Event) []AGUIEvent {
 		if e.Table == nil {
 			return nil
 		}
-		out = append(out, ev(aguiCustom, func(a *AGUIEvent) { a.Name, a.Value = customTable, e.Table }))
+		// Capped as in the JSON answer, so no event of a stream is larger
+		// than the answer itself.
+		table := chat.CapTableBytes(e.Table, chat.MaxTableBytes)
+		out = append(out, ev(aguiCustom, func(a *AGUIEvent) { a.Name, a.Value = customTable, table }))
 	case chat.EventChart:
 		if e.Chart == nil {
 			return nil
@@ -247,6 +251,23 @@ func (c *AGUIEncoder) closeText(base AGUIEvent) []AGUIEvent {
 
 // stepName names the step of one model request; STEP_STARTED and
 // STEP_FINISHED of one request carry the same name.
+// maxToolContentBytes bounds a TOOL_CALL_RESULT's content (what the tool
+// told the model): enough to follow the agent's reasoning, while the rows
+// themselves come in the table event, capped like the answer's.
+const maxToolContentBytes = 16 << 10
+
+// cutContent cuts s to at most n bytes on a character boundary, saying so.
+func cutContent(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := s[:n]
+	for len(cut) > 0 && !utf8.RuneStart(s[len(cut)]) {
+		cut = cut[:len(cut)-1]
+	}
+	return cut + fmt.Sprintf("… [%d more bytes not shown]", len(s)-len(cut))
+}
+
 func stepName(request int) string { return fmt.Sprintf("model_request_%d", request) }
 
 // EncodeAGUI encodes a whole turn's events, in order: the AG-UI form of a

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -78,5 +79,39 @@ func TestWantsStream(t *testing.T) {
 		if got := wantsStream(r); got != want {
 			t.Errorf("Accept %q: %v, want %v", accept, got, want)
 		}
+	}
+}
+
+// A stream's events are capped like the JSON answer: a table event by
+// bytes (marked truncated, total rows kept), a tool result's content to
+// maxToolContentBytes.
+func TestStreamedEventsAreCapped(t *testing.T) {
+	wide := strings.Repeat("x", 14<<10)
+	tbl := &chat.Table{ID: "t1", Columns: []chat.Column{{Name: "w", Type: "string"}}, TotalRows: 500}
+	for range 500 {
+		tbl.Rows = append(tbl.Rows, []any{wide})
+	}
+	events := EncodeAGUI([]chat.Event{
+		{Seq: 1, Kind: chat.EventRunStarted, Run: &chat.RunInfo{ConversationID: "c", Turn: 1, RunID: "r"}},
+		{Seq: 2, Kind: chat.EventToolEnded, Tool: &chat.ToolEvent{ID: "call", Name: "query", Content: "é" + wide + wide}},
+		{Seq: 3, Kind: chat.EventTable, Table: tbl},
+	})
+	for _, e := range events {
+		b, _ := json.Marshal(e)
+		if len(b) > chat.MaxTableBytes+4<<10 {
+			t.Errorf("%s event is %d bytes, over the table cap", e.Type, len(b))
+		}
+		if e.Type == aguiToolCallResult && (!strings.Contains(*e.Content, "more bytes not shown") || !utf8.ValidString(*e.Content)) {
+			t.Errorf("tool content not cut on a character boundary with a note: %d bytes", len(*e.Content))
+		}
+		if e.Type == aguiCustom {
+			got := e.Value.(*chat.Table)
+			if !got.Truncated || got.TotalRows != 500 || len(got.Rows) == 0 || len(got.Rows) == 500 {
+				t.Errorf("table event: truncated %v, total %d, %d rows", got.Truncated, got.TotalRows, len(got.Rows))
+			}
+		}
+	}
+	if len(tbl.Rows) != 500 {
+		t.Fatal("capping changed the turn's own table")
 	}
 }
