@@ -35,8 +35,15 @@ func rieBinary(t testing.TB) string {
 // but for the host's architecture so it runs here.
 func buildBootstrap(t testing.TB) string {
 	t.Helper()
+	return buildFunction(t, ".")
+}
+
+// buildFunction builds the function in dir (relative to this one's) the
+// same way.
+func buildFunction(t testing.TB, dir string) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", out, ".")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w", "-o", out, dir)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
@@ -118,6 +125,17 @@ func (e *emulator) invoke(t testing.TB, event []byte) reply {
 // function answered, the bytes Lambda's response limit counts.
 func (e *emulator) invokeSized(t testing.TB, event []byte) (reply, int) {
 	t.Helper()
+	b := e.invokeRaw(t, event)
+	out, err := decodeAnswer(b)
+	if err != nil {
+		t.Fatalf("invoke: decode the function's answer: %v\nlogs:\n%s", err, e.logs)
+	}
+	return out, len(b)
+}
+
+// invokeRaw posts an event and returns the function's payload as it is.
+func (e *emulator) invokeRaw(t testing.TB, event []byte) []byte {
+	t.Helper()
 	var resp *http.Response
 	var err error
 	for range 400 {
@@ -140,16 +158,9 @@ func (e *emulator) invokeSized(t testing.TB, event []byte) (reply, int) {
 		// for a payload over Lambda's limit: the function's answer is lost.
 		t.Fatalf("invoke: the emulator answered HTTP %d instead of the function's answer: %.300s\nlogs:\n%s", resp.StatusCode, b, e.logs)
 	}
-	out, err := decodeAnswer(b)
-	if err != nil {
-		t.Fatalf("invoke: decode the function's answer (HTTP %d): %v\nlogs:\n%s", resp.StatusCode, err, e.logs)
-	}
-	return out, len(b)
+	return b
 }
 
-// decodeAnswer reads what the runtime sent: a streamed answer, or a
-// buffered one (JSON, which escapes every NUL, so it cannot hold the
-// streaming delimiter).
 func decodeAnswer(b []byte) (reply, error) {
 	if bytes.Contains(b, make([]byte, 8)) {
 		return decodeStreamed(b)

@@ -104,6 +104,9 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request, user string) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// QueuedRoute is the Route dimension of a queued turn's metrics.
+const QueuedRoute = "queued POST /chat"
+
 // MaxJobAttempts is how many deliveries a job whose store or model was
 // unavailable gets before it fails for good; the queue's own limit
 // (SQS maxReceiveCount) must not be lower.
@@ -153,7 +156,10 @@ func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
 	rec2 := newJobRecorder(s, ctx, rec)
 	var obs chat.Sink
 	if s.Observe != nil {
+		// The metrics name the route of a queued turn apart from the
+		// answered ones, whose latency alarm it must not move.
 		r, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/chat", nil)
+		r.Pattern = QueuedRoute
 		obs = s.Observe(r, job.UserID)
 	}
 	events := chat.NewEvents(chat.Tee(rec2, obs), s.Now)
