@@ -36,7 +36,9 @@ func TestQueuedTurnUnderTheLambdaRuntimeEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateQueue: %v", err)
 	}
-	t.Cleanup(func() { _, _ = sqsClient.DeleteQueue(context.Background(), &awssqs.DeleteQueueInput{QueueUrl: q.QueueUrl}) })
+	t.Cleanup(func() {
+		_, _ = sqsClient.DeleteQueue(context.Background(), &awssqs.DeleteQueueInput{QueueUrl: q.QueueUrl})
+	})
 	env = append(env, "QUEUE_URL="+aws.ToString(q.QueueUrl), "AWS_ENDPOINT_URL_SQS="+ep)
 
 	rie := rieBinary(t)
