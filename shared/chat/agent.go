@@ -61,8 +61,10 @@ type Agent struct {
 	tools    *toolbox
 	// toolTokens estimates the tool declarations sent with every request.
 	toolTokens int
-	// hints caches the value hints of the system prompt (hintTTL).
-	hints *hintCache
+	// hints caches the value hints of the system prompt (hintTTL), and
+	// prompts the prompt built from them.
+	hints   *hintCache
+	prompts *promptCache
 	// computer serves the compute tool and checker the answer's
 	// citations; each is nil when not given (see WithComputer, WithChecker).
 	computer Computer
@@ -100,7 +102,7 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits, opts ...AgentOpti
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	a.tools, a.toolTokens, a.hints = tb, n, &hintCache{}
+	a.tools, a.toolTokens, a.hints, a.prompts = tb, n, &hintCache{}, &promptCache{}
 	return a, nil
 }
 
@@ -139,10 +141,16 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prompt := SystemPromptWithHints(schema, a.searcher != nil, a.hints.get(ctx, a.warehouse, schema)) + a.promptTail()
+	hints, gen := a.hints.get(ctx, a.warehouse, schema)
+	prompt, promptTokens := a.prompts.get(schema, gen, func() string {
+		return SystemPromptWithHints(schema, a.searcher != nil, hints) + a.promptTail()
+	})
 	prefix := []Message{{Role: RoleSystem, Content: prompt}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
+	// The prefix is the same for every request of the turn; estimates add
+	// up message by message, so it is estimated once.
+	prefixTokens := promptTokens + EstimateMessages(prefix[1:])
 
 	var (
 		usage  Usage
@@ -178,8 +186,8 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		if usage.ModelRequests >= a.limits.MaxModelRequests {
 			return finish(FinishUsageLimit, LimitModelRequests, ""), nil
 		}
-		msgs := append(append([]Message(nil), prefix...), turn...)
-		left := a.limits.MaxTotalTokens - usage.TotalTokens - EstimateMessages(msgs) - a.toolTokens
+		msgs := append(append(make([]Message, 0, len(prefix)+len(turn)), prefix...), turn...)
+		left := a.limits.MaxTotalTokens - usage.TotalTokens - prefixTokens - EstimateMessages(turn) - a.toolTokens
 		if left < minOutputTokens {
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
