@@ -258,23 +258,37 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	}
 	results := make([]dataResult, len(calls))
 	inFlight := make(chan struct{}, MaxDataCallsInFlight)
+	run := func(i int, c ToolCall) {
+		inFlight <- struct{}{}
+		defer func() { <-inFlight }()
+		// A panic in an adapter must not take down the process and
+		// every other user's turn with it: it becomes a tool error.
+		defer func() {
+			if v := recover(); v != nil {
+				results[i] = dataResult{err: &Error{Code: CodeInternal, Op: "chat.runData " + c.Name, Err: fmt.Errorf("panic: %v", v)}}
+			}
+		}()
+		results[i] = a.runData(ctx, schema, c)
+	}
+	data := 0
+	for i, c := range calls {
+		if !runsLate(c.Name) && i < MaxCallsPerResponse {
+			data++
+		}
+	}
 	var wg sync.WaitGroup
 	for i, c := range calls {
 		if runsLate(c.Name) || i >= MaxCallsPerResponse {
 			continue
 		}
-		wg.Go(func() {
-			inFlight <- struct{}{}
-			defer func() { <-inFlight }()
-			// A panic in an adapter must not take down the process and
-			// every other user's turn with it: it becomes a tool error.
-			defer func() {
-				if v := recover(); v != nil {
-					results[i] = dataResult{err: &Error{Code: CodeInternal, Op: "chat.runData " + c.Name, Err: fmt.Errorf("panic: %v", v)}}
-				}
-			}()
-			results[i] = a.runData(ctx, schema, c)
-		})
+		if data == 1 {
+			// Nothing to overlap with: the turn's own goroutine runs it,
+			// rather than a new one that would grow its small stack
+			// through the decoding and the warehouse call.
+			run(i, c)
+			continue
+		}
+		wg.Go(func() { run(i, c) })
 	}
 	wg.Wait()
 
