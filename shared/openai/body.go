@@ -1,9 +1,16 @@
 package openai
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -21,15 +28,20 @@ import (
 
 // body encodes req as a Chat Completions request; stream makes it a
 // streamed one, with usage in the final chunk.
-func (m *Model) body(req chat.ModelRequest, stream bool) ([]byte, error) {
+func (m *Model) body(req chat.ModelRequest, stream bool) (requestBody, error) {
 	tools, err := m.tools.convert(req.Tools)
 	if err != nil {
-		return nil, err
+		return requestBody{}, err
 	}
-	// One allocation for the whole body in the common case: the texts
-	// plus room for their escapes and the JSON around them.
-	size := len(tools) + len(m.modelJSON) + 128
-	for _, msg := range req.Messages {
+	msgs := req.Messages
+	var system []byte
+	if len(msgs) > 0 && msgs[0].Role == chat.RoleSystem {
+		system, msgs = m.system.encode(msgs[0].Content), msgs[1:]
+	}
+	// One allocation for the request's own bytes in the common case: the
+	// texts plus room for their escapes and the JSON around them.
+	size := len(m.modelJSON) + 160
+	for _, msg := range msgs {
 		size += len(msg.Content) + len(msg.ToolCallID) + 64
 		for _, c := range msg.ToolCalls {
 			size += len(c.ID) + len(c.Name) + len(c.Arguments) + 96
@@ -38,14 +50,18 @@ func (m *Model) body(req chat.ModelRequest, stream bool) ([]byte, error) {
 	b := make([]byte, 0, size+size/8)
 
 	b = append(b, '{')
+	atSystem := -1
 	if len(req.Messages) > 0 { // the SDK omits an empty list
 		b = append(b, `"messages":[`...)
-		for i, msg := range req.Messages {
-			if i > 0 {
+		if system != nil {
+			atSystem = len(b)
+		}
+		for i, msg := range msgs {
+			if i > 0 || system != nil {
 				b = append(b, ',')
 			}
 			if b, err = appendMessage(b, msg); err != nil {
-				return nil, fmt.Errorf("message %d: %w", i, err)
+				return requestBody{}, fmt.Errorf("message %d: %w", i+len(req.Messages)-len(msgs), err)
 			}
 		}
 		b = append(b, "],"...)
@@ -75,15 +91,122 @@ func (m *Model) body(req chat.ModelRequest, stream bool) ([]byte, error) {
 		// Usage comes in the stream's last chunk only when asked for.
 		b = append(b, `,"stream_options":{"include_usage":true}`...)
 	}
+	atTools := -1
 	if tools != nil {
 		b = append(b, `,"tools":`...)
-		b = append(b, tools...)
+		atTools = len(b)
 	}
 	if stream {
 		// Last, where Chat.Completions.NewStreaming adds it.
 		b = append(b, `,"stream":true`...)
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+
+	// The shared parts go in between the request's own.
+	var body requestBody
+	from := 0
+	for _, shared := range []struct {
+		at    int
+		bytes []byte
+	}{{atSystem, system}, {atTools, tools}} {
+		if shared.at < 0 {
+			continue
+		}
+		body.parts = append(body.parts, b[from:shared.at:shared.at], shared.bytes)
+		from = shared.at
+	}
+	body.parts = append(body.parts, b[from:])
+	for _, p := range body.parts {
+		body.size += int64(len(p))
+	}
+	return body, nil
+}
+
+// requestBody is one request's body in parts, sent in order. The tool
+// declarations and the system message are the same in every request of
+// an agent, and were three quarters of each body; their parts are encoded
+// once and shared, so a turn waiting on the model holds only its own
+// bytes (the conversation after the prompt) rather than a whole body.
+type requestBody struct {
+	parts [][]byte
+	size  int64
+}
+
+// bytes is the whole body in one slice.
+func (b requestBody) bytes() []byte {
+	out := make([]byte, 0, b.size)
+	for _, p := range b.parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// open returns a reader of the body from its start.
+func (b requestBody) open() io.ReadCloser {
+	return &partsReader{parts: slices.Clone(b.parts)}
+}
+
+// send is the middleware that gives each attempt's request the body with
+// its length, as the SDK does for a body it holds in one buffer: the
+// request goes with a Content-Length rather than chunked, and GetBody
+// lets net/http send it again after a redirect or on a new HTTP/2
+// connection. The SDK was given the body as a reader (so it takes it as
+// serialized) and never reads that one.
+func (b requestBody) send(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+	req.Body, req.ContentLength = b.open(), b.size
+	req.GetBody = func() (io.ReadCloser, error) { return b.open(), nil }
+	return next(req)
+}
+
+// post sends the body to the Chat Completions endpoint with Client.Post.
+func (m *Model) post(ctx context.Context, b requestBody, into any, raw **http.Response) error {
+	return m.client.Post(ctx, completionsPath, b.open(), into, option.WithResponseInto(raw), option.WithMiddleware(b.send))
+}
+
+// partsReader reads parts in order; it consumes its own copy of the
+// slice of parts, never the shared bytes.
+type partsReader struct{ parts [][]byte }
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.parts) > 0 {
+		c := copy(p[n:], r.parts[0])
+		n += c
+		if r.parts[0] = r.parts[0][c:]; len(r.parts[0]) == 0 {
+			r.parts = r.parts[1:]
+		}
+	}
+	if n == 0 && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (r *partsReader) Close() error { return nil }
+
+// systemCache keeps the encoding of the last system message: the agent
+// sends the same prompt (the same string) in every request until its
+// schema or hints change.
+type systemCache struct {
+	mu      sync.Mutex
+	content string
+	json    []byte
+}
+
+func (c *systemCache) encode(content string) []byte {
+	c.mu.Lock()
+	if c.json != nil && c.content == content {
+		b := c.json
+		c.mu.Unlock()
+		return b
+	}
+	c.mu.Unlock()
+	b, _ := appendMessage(nil, chat.Message{Role: chat.RoleSystem, Content: content})
+	// The bytes are only read after this, so every request may share them.
+	c.mu.Lock()
+	c.content, c.json = content, b
+	c.mu.Unlock()
+	return b
 }
 
 // appendMessage encodes one message as the SDK's message param of its role.

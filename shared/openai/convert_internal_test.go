@@ -150,9 +150,16 @@ func TestBodyIsTheSDKs(t *testing.T) {
 
 func compareBody(t *testing.T, name string, m *Model, req chat.ModelRequest, stream bool) {
 	t.Helper()
-	got, err := m.body(req, stream)
+	b, err := m.body(req, stream)
 	if err != nil {
 		t.Fatalf("%s: body: %v", name, err)
+	}
+	got := b.bytes()
+	if int64(len(got)) != b.size {
+		t.Fatalf("%s: size %d, body of %d bytes", name, b.size, len(got))
+	}
+	if read, err := io.ReadAll(b.open()); err != nil || !bytes.Equal(read, got) {
+		t.Fatalf("%s: reading the parts gives %q (%v), want %q", name, read, err, got)
 	}
 	p, err := m.sdkParams(req, stream)
 	if err != nil {
@@ -266,6 +273,8 @@ func TestRequestIsTheSDKs(t *testing.T) {
 	type request struct {
 		method, path string
 		header       http.Header
+		length       int64
+		encoding     []string
 		body         []byte
 	}
 	var (
@@ -275,7 +284,7 @@ func TestRequestIsTheSDKs(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		seen = append(seen, request{r.Method, r.URL.Path, r.Header.Clone(), b})
+		seen = append(seen, request{r.Method, r.URL.Path, r.Header.Clone(), r.ContentLength, r.TransferEncoding, b})
 		mu.Unlock()
 		if bytes.Contains(b, []byte(`"stream":true`)) {
 			w.Header().Set("Content-Type", "text/event-stream")
@@ -327,6 +336,9 @@ func TestRequestIsTheSDKs(t *testing.T) {
 		sdkReq, ours := seen[0], seen[1]
 		if sdkReq.method != ours.method || sdkReq.path != ours.path {
 			t.Errorf("stream %v: %s %s, want the SDK's %s %s", stream, ours.method, ours.path, sdkReq.method, sdkReq.path)
+		}
+		if ours.length != sdkReq.length || ours.length != int64(len(ours.body)) || !reflect.DeepEqual(ours.encoding, sdkReq.encoding) {
+			t.Errorf("stream %v: Content-Length %d, Transfer-Encoding %q; want the SDK's %d, %q", stream, ours.length, ours.encoding, sdkReq.length, sdkReq.encoding)
 		}
 		if !reflect.DeepEqual(sdkReq.header, ours.header) {
 			t.Errorf("stream %v: headers\n%v\nwant the SDK's\n%v", stream, ours.header, sdkReq.header)

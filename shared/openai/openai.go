@@ -104,6 +104,7 @@ type Model struct {
 	log             *slog.Logger
 	redactor        redactor
 	tools           *toolCache
+	system          *systemCache
 	// modelJSON and temperatureJSON are the model name and the
 	// temperature (nil when not set) as encoded in every request body.
 	modelJSON       []byte
@@ -138,6 +139,7 @@ func New(opts Options) (*Model, error) {
 		log:             opts.Logger,
 		redactor:        redactor{key: opts.APIKey},
 		tools:           &toolCache{},
+		system:          &systemCache{},
 	}
 	if m.model == "" {
 		m.model = DefaultModel
@@ -255,12 +257,12 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 }
 
 // attempt makes one request and converts its outcome.
-func (m *Model) attempt(ctx context.Context, body []byte) (chat.ModelResponse, *failure) {
+func (m *Model) attempt(ctx context.Context, body requestBody) (chat.ModelResponse, *failure) {
 	// The raw response gives the status and headers even when the SDK
 	// could not decode an error body (an HTML page from a proxy).
 	var raw *http.Response
 	var cc *sdk.ChatCompletion
-	err := m.client.Post(ctx, completionsPath, body, &cc, option.WithResponseInto(&raw))
+	err := m.post(ctx, body, &cc, &raw)
 	if err != nil {
 		return chat.ModelResponse{}, classify(ctx, err, raw)
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	sdk "github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/datachat/datachat/shared/chat"
@@ -20,11 +19,11 @@ import (
 // first fragment is never retried, because a second attempt would send
 // the client a second, different text. A failure before it is retried
 // like any other.
-func (m *Model) attemptStream(ctx context.Context, body []byte, onText func(string)) (chat.ModelResponse, *failure) {
+func (m *Model) attemptStream(ctx context.Context, body requestBody, onText func(string)) (chat.ModelResponse, *failure) {
 	// body asks for the stream, with usage in the final chunk. As in
 	// Chat.Completions.NewStreaming, the response body is the stream.
 	var raw, events *http.Response
-	err := m.client.Post(ctx, completionsPath, body, &events, option.WithResponseInto(&raw))
+	err := m.post(ctx, body, &events, &raw)
 	stream := ssestream.NewStream[sdk.ChatCompletionChunk](ssestream.NewDecoder(events), err)
 	defer stream.Close()
 
