@@ -1,6 +1,9 @@
 package chat
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // TestPromptCache: the cached prompt is the one built for the same schema
 // and hints; another schema (even one edited in place by its owner) or a
@@ -40,5 +43,37 @@ func TestPromptCache(t *testing.T) {
 	s.Collections = append(s.Collections, Collection{Name: "Stocks"})
 	if get(s, 2); builds != 4 {
 		t.Fatalf("added collection: %d builds, want 4", builds)
+	}
+}
+
+// TestEqualSchemaSeesEveryField: equalSchema compares Schema and
+// Collection field by field (Field whole); a field added to either must
+// be added there too, or a change in it would keep a stale prompt.
+func TestEqualSchemaSeesEveryField(t *testing.T) {
+	if n := reflect.TypeFor[Schema]().NumField(); n != 1 {
+		t.Errorf("Schema has %d fields; equalSchema compares 1", n)
+	}
+	if n := reflect.TypeFor[Collection]().NumField(); n != 4 {
+		t.Errorf("Collection has %d fields; equalSchema compares 4", n)
+	}
+	base := Collection{Name: "c", Description: "d", Fields: []Field{{Name: "f", Type: TypeText, Description: "x"}}}
+	for _, edit := range []func(*Collection){
+		func(c *Collection) { c.Name = "other" },
+		func(c *Collection) { c.Description = "other" },
+		func(c *Collection) { c.Vectorizer = true },
+		func(c *Collection) { c.Fields[0].Name = "other" },
+		func(c *Collection) { c.Fields[0].Type = TypeNumber },
+		func(c *Collection) { c.Fields[0].Description = "other" },
+		func(c *Collection) { c.Fields = append(c.Fields, Field{Name: "g"}) },
+	} {
+		a := Schema{Collections: []Collection{base}}
+		b := cloneSchema(a)
+		if !equalSchema(a, b) {
+			t.Fatal("a schema differs from its copy")
+		}
+		edit(&b.Collections[0])
+		if equalSchema(a, b) {
+			t.Errorf("an edit of %+v goes unseen", b.Collections[0])
+		}
 	}
 }
