@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/openai/openai-go/v3/option"
@@ -186,26 +186,23 @@ func (r *partsReader) Close() error { return nil }
 
 // systemCache keeps the encoding of the last system message: the agent
 // sends the same prompt (the same string) in every request until its
-// schema or hints change.
+// schema or hints change. Read by every request, so without a lock: an
+// entry is never changed once stored, only replaced.
 type systemCache struct {
-	mu      sync.Mutex
+	last atomic.Pointer[systemEntry]
+}
+
+type systemEntry struct {
 	content string
 	json    []byte
 }
 
 func (c *systemCache) encode(content string) []byte {
-	c.mu.Lock()
-	if c.json != nil && c.content == content {
-		b := c.json
-		c.mu.Unlock()
-		return b
+	if e := c.last.Load(); e != nil && e.content == content {
+		return e.json
 	}
-	c.mu.Unlock()
 	b, _ := appendMessage(nil, chat.Message{Role: chat.RoleSystem, Content: content})
-	// The bytes are only read after this, so every request may share them.
-	c.mu.Lock()
-	c.content, c.json = content, b
-	c.mu.Unlock()
+	c.last.Store(&systemEntry{content: content, json: b})
 	return b
 }
 
