@@ -61,8 +61,10 @@ type Agent struct {
 	tools    *toolbox
 	// toolTokens estimates the tool declarations sent with every request.
 	toolTokens int
-	// hints caches the value hints of the system prompt (hintTTL).
-	hints *hintCache
+	// hints caches the value hints of the system prompt (hintTTL), and
+	// prompts the prompt built from them.
+	hints   *hintCache
+	prompts *promptCache
 	// computer serves the compute tool and checker the answer's
 	// citations; each is nil when not given (see WithComputer, WithChecker).
 	computer Computer
@@ -100,7 +102,7 @@ func NewAgent(model Model, warehouse Warehouse, limits Limits, opts ...AgentOpti
 	for _, t := range tb.specs {
 		n += EstimateTokens(t.Name) + EstimateTokens(t.Description) + EstimateTokens(string(t.Parameters))
 	}
-	a.tools, a.toolTokens, a.hints = tb, n, &hintCache{}
+	a.tools, a.toolTokens, a.hints, a.prompts = tb, n, &hintCache{}, &promptCache{}
 	return a, nil
 }
 
@@ -139,10 +141,16 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("load schema: %w", err)
 	}
-	prompt := SystemPromptWithHints(schema, a.searcher != nil, a.hints.get(ctx, a.warehouse, schema)) + a.promptTail()
+	hints, gen := a.hints.get(ctx, a.warehouse, schema)
+	prompt, promptTokens := a.prompts.get(schema, gen, func() string {
+		return SystemPromptWithHints(schema, a.searcher != nil, hints) + a.promptTail()
+	})
 	prefix := []Message{{Role: RoleSystem, Content: prompt}}
 	prefix = append(prefix, HistoryMessages(history, a.limits.HistoryTokens)...)
 	prefix = append(prefix, Message{Role: RoleUser, Content: question})
+	// The prefix is the same for every request of the turn; estimates add
+	// up message by message, so it is estimated once.
+	prefixTokens := promptTokens + EstimateMessages(prefix[1:])
 
 	var (
 		usage  Usage
@@ -178,8 +186,8 @@ func (a *Agent) Run(ctx context.Context, history []Turn, question string) (Resul
 		if usage.ModelRequests >= a.limits.MaxModelRequests {
 			return finish(FinishUsageLimit, LimitModelRequests, ""), nil
 		}
-		msgs := append(append([]Message(nil), prefix...), turn...)
-		left := a.limits.MaxTotalTokens - usage.TotalTokens - EstimateMessages(msgs) - a.toolTokens
+		msgs := append(append(make([]Message, 0, len(prefix)+len(turn)), prefix...), turn...)
+		left := a.limits.MaxTotalTokens - usage.TotalTokens - prefixTokens - EstimateMessages(turn) - a.toolTokens
 		if left < minOutputTokens {
 			return finish(FinishUsageLimit, LimitTotalTokens, ""), nil
 		}
@@ -250,23 +258,37 @@ func (a *Agent) runCalls(ctx context.Context, schema Schema, tables *turnTables,
 	}
 	results := make([]dataResult, len(calls))
 	inFlight := make(chan struct{}, MaxDataCallsInFlight)
+	run := func(i int, c ToolCall) {
+		inFlight <- struct{}{}
+		defer func() { <-inFlight }()
+		// A panic in an adapter must not take down the process and
+		// every other user's turn with it: it becomes a tool error.
+		defer func() {
+			if v := recover(); v != nil {
+				results[i] = dataResult{err: &Error{Code: CodeInternal, Op: "chat.runData " + c.Name, Err: fmt.Errorf("panic: %v", v)}}
+			}
+		}()
+		results[i] = a.runData(ctx, schema, c)
+	}
+	data := 0
+	for i, c := range calls {
+		if !runsLate(c.Name) && i < MaxCallsPerResponse {
+			data++
+		}
+	}
 	var wg sync.WaitGroup
 	for i, c := range calls {
 		if runsLate(c.Name) || i >= MaxCallsPerResponse {
 			continue
 		}
-		wg.Go(func() {
-			inFlight <- struct{}{}
-			defer func() { <-inFlight }()
-			// A panic in an adapter must not take down the process and
-			// every other user's turn with it: it becomes a tool error.
-			defer func() {
-				if v := recover(); v != nil {
-					results[i] = dataResult{err: &Error{Code: CodeInternal, Op: "chat.runData " + c.Name, Err: fmt.Errorf("panic: %v", v)}}
-				}
-			}()
-			results[i] = a.runData(ctx, schema, c)
-		})
+		if data == 1 {
+			// Nothing to overlap with: the turn's own goroutine runs it,
+			// rather than a new one that would grow its small stack
+			// through the decoding and the warehouse call.
+			run(i, c)
+			continue
+		}
+		wg.Go(func() { run(i, c) })
 	}
 	wg.Wait()
 

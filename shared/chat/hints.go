@@ -141,21 +141,26 @@ type hintCache struct {
 	mu    sync.Mutex
 	at    time.Time
 	hints map[string]map[string]string
+	// gen counts the computations, so the prompt built from one set of
+	// hints can tell it is still current.
+	gen uint64
 }
 
-// get returns the hints for s, computing them when they are older than
-// hintTTL. The computation does not end with the asking turn (another turn
-// may be waiting for it) but is bounded by hintTimeout.
-func (h *hintCache) get(ctx context.Context, w Warehouse, s Schema) map[string]map[string]string {
+// get returns the hints for s and their generation, computing them when
+// they are older than hintTTL. The computation does not end with the
+// asking turn (another turn may be waiting for it) but is bounded by
+// hintTimeout.
+func (h *hintCache) get(ctx context.Context, w Warehouse, s Schema) (map[string]map[string]string, uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.hints != nil && time.Since(h.at) < hintTTL {
-		return h.hints
+		return h.hints, h.gen
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hintTimeout)
 	defer cancel()
 	h.hints, h.at = ValueHints(ctx, w, s), time.Now()
-	return h.hints
+	h.gen++
+	return h.hints, h.gen
 }
 
 // hintTimeout bounds one computation of the hints.

@@ -359,26 +359,45 @@ func matches(v any, f chat.Filter) bool {
 	}
 	switch f.Op {
 	case chat.OpEq:
-		return chat.CompareCells(v, f.Value) == 0
+		return compare(v, f.Value) == 0
 	case chat.OpNe:
-		return chat.CompareCells(v, f.Value) != 0
+		return compare(v, f.Value) != 0
 	case chat.OpGt:
-		return chat.CompareCells(v, f.Value) > 0
+		return compare(v, f.Value) > 0
 	case chat.OpGte:
-		return chat.CompareCells(v, f.Value) >= 0
+		return compare(v, f.Value) >= 0
 	case chat.OpLt:
-		return chat.CompareCells(v, f.Value) < 0
+		return compare(v, f.Value) < 0
 	case chat.OpLte:
-		return chat.CompareCells(v, f.Value) <= 0
+		return compare(v, f.Value) <= 0
 	case chat.OpLike:
 		s, _ := v.(string)
 		pattern, _ := f.Value.(string)
 		return Like(pattern, s)
 	case chat.OpIn:
 		list, _ := f.Value.([]any)
-		return slices.ContainsFunc(list, func(x any) bool { return chat.CompareCells(v, x) == 0 })
+		return slices.ContainsFunc(list, func(x any) bool { return compare(v, x) == 0 })
 	}
 	return false
+}
+
+// compare is chat.CompareCells, answering first for the pairs a filter
+// meets on almost every row (a date or text against a string, a number
+// against a float64) with the comparison CompareCells makes for them; it
+// is called once per row and filter, and CompareCells ranks both kinds
+// and converts both numbers before comparing.
+func compare(a, b any) int {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y)
+		}
+	case float64:
+		if y, ok := b.(float64); ok {
+			return cmp.Compare(x, y)
+		}
+	}
+	return chat.CompareCells(a, b)
 }
 
 // Like reports whether s matches pattern, where * matches any run of

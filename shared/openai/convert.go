@@ -12,55 +12,21 @@ import (
 	"github.com/datachat/datachat/shared/chat"
 )
 
-// params maps a chat request onto the SDK's: one message param per message,
-// one strict function tool per tool spec.
-func (m *Model) params(req chat.ModelRequest) (sdk.ChatCompletionNewParams, error) {
-	// The turn's remaining token budget bounds the completion too, so a
-	// turn cannot overshoot its limit by a whole completion.
-	maxOut := m.maxOutputTokens
-	if req.MaxOutputTokens > 0 && req.MaxOutputTokens < maxOut {
-		maxOut = req.MaxOutputTokens
-	}
-	p := sdk.ChatCompletionNewParams{
-		Model:               m.model,
-		MaxCompletionTokens: sdk.Int(int64(maxOut)),
-	}
-	if m.temperature != nil {
-		p.Temperature = sdk.Float(*m.temperature)
-	}
-	for i, msg := range req.Messages {
-		mp, err := messageParam(msg)
-		if err != nil {
-			return p, fmt.Errorf("message %d: %w", i, err)
-		}
-		p.Messages = append(p.Messages, mp)
-	}
-	tools, err := m.tools.convert(req.Tools)
-	if err != nil {
-		return p, err
-	}
-	p.Tools = tools
-	if len(p.Tools) > 0 {
-		// Sent only with tools: OpenAI rejects it in a request without them.
-		// Independent reads in one response save whole model round trips;
-		// the agent validates every call's arguments either way.
-		p.ParallelToolCalls = sdk.Bool(true)
-	}
-	return p, nil
-}
-
-// toolCache keeps the SDK form of the tool declarations. The agent sends
-// the same declarations (the same slice) with every request, and decoding
-// their JSON Schemas into the SDK's maps was about a third of the
-// adapter's CPU per request; so they are converted once per slice.
+// toolCache keeps the tool declarations as the JSON array every request
+// sends. The agent sends the same declarations (the same slice) with every
+// request; decoding their JSON Schemas into the SDK's maps, then encoding
+// those by reflection with sorted keys, was most of the adapter's CPU per
+// request, and the declarations are three quarters of a request's body.
+// So they are encoded once per slice, by the SDK, and every request
+// shares the bytes.
 type toolCache struct {
 	mu    sync.Mutex
-	key   *chat.ToolSpec // first element of the converted slice
+	key   *chat.ToolSpec // first element of the encoded slice
 	n     int
-	tools []sdk.ChatCompletionToolUnionParam
+	tools []byte
 }
 
-func (c *toolCache) convert(specs []chat.ToolSpec) ([]sdk.ChatCompletionToolUnionParam, error) {
+func (c *toolCache) convert(specs []chat.ToolSpec) ([]byte, error) {
 	if len(specs) == 0 {
 		return nil, nil
 	}
@@ -71,59 +37,53 @@ func (c *toolCache) convert(specs []chat.ToolSpec) ([]sdk.ChatCompletionToolUnio
 		return tools, nil
 	}
 	c.mu.Unlock()
-	tools := make([]sdk.ChatCompletionToolUnionParam, 0, len(specs))
-	for _, t := range specs {
-		schema, err := parameters(t.Parameters)
-		if err != nil {
-			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
-		}
-		tools = append(tools, sdk.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
-			Name:        t.Name,
-			Description: sdk.String(t.Description),
-			Parameters:  schema,
-			// The tool schemas are written in strict form (every property
-			// required, optional ones nullable, no additional properties),
-			// so the provider can guarantee arguments that match them.
-			Strict: sdk.Bool(true),
-		}))
+	tools, err := encodeTools(specs)
+	if err != nil {
+		return nil, err
 	}
-	// The converted declarations are only read after this (the SDK
-	// encodes them), so every request may share them.
+	// The bytes are only read after this, so every request may share them.
 	c.mu.Lock()
 	c.key, c.n, c.tools = &specs[0], len(specs), tools
 	c.mu.Unlock()
 	return tools, nil
 }
 
-func messageParam(msg chat.Message) (sdk.ChatCompletionMessageParamUnion, error) {
-	switch msg.Role {
-	case chat.RoleSystem:
-		return sdk.SystemMessage(msg.Content), nil
-	case chat.RoleUser:
-		return sdk.UserMessage(msg.Content), nil
-	case chat.RoleTool:
-		return sdk.ToolMessage(msg.Content, msg.ToolCallID), nil
-	case chat.RoleAssistant:
-		var a sdk.ChatCompletionAssistantMessageParam
-		// An assistant message that only calls tools has no content; the
-		// API wants the field absent then, not an empty string.
-		if msg.Content != "" || len(msg.ToolCalls) == 0 {
-			a.Content.OfString = sdk.String(msg.Content)
+// encodeTools is the JSON array of the SDK's declarations of specs, as
+// the SDK writes it in a request.
+func encodeTools(specs []chat.ToolSpec) ([]byte, error) {
+	b := []byte{'['}
+	for i, t := range specs {
+		tool, err := toolParam(t)
+		if err != nil {
+			return nil, err
 		}
-		for _, c := range msg.ToolCalls {
-			a.ToolCalls = append(a.ToolCalls, sdk.ChatCompletionMessageToolCallUnionParam{
-				OfFunction: &sdk.ChatCompletionMessageFunctionToolCallParam{
-					ID: c.ID,
-					Function: sdk.ChatCompletionMessageFunctionToolCallFunctionParam{
-						Name:      c.Name,
-						Arguments: c.Arguments,
-					},
-				},
-			})
+		raw, err := tool.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("tool %s: %w", t.Name, err)
 		}
-		return sdk.ChatCompletionMessageParamUnion{OfAssistant: &a}, nil
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, raw...)
 	}
-	return sdk.ChatCompletionMessageParamUnion{}, fmt.Errorf("unknown role %q", msg.Role)
+	return append(b, ']'), nil
+}
+
+// toolParam is the SDK's declaration of one tool.
+func toolParam(t chat.ToolSpec) (sdk.ChatCompletionToolUnionParam, error) {
+	schema, err := parameters(t.Parameters)
+	if err != nil {
+		return sdk.ChatCompletionToolUnionParam{}, fmt.Errorf("tool %s: %w", t.Name, err)
+	}
+	return sdk.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{
+		Name:        t.Name,
+		Description: sdk.String(t.Description),
+		Parameters:  schema,
+		// The tool schemas are written in strict form (every property
+		// required, optional ones nullable, no additional properties),
+		// so the provider can guarantee arguments that match them.
+		Strict: sdk.Bool(true),
+	}), nil
 }
 
 // emptySchema stands in for a tool without parameters: strict mode needs

@@ -104,6 +104,11 @@ type Model struct {
 	log             *slog.Logger
 	redactor        redactor
 	tools           *toolCache
+	system          *systemCache
+	// modelJSON and temperatureJSON are the model name and the
+	// temperature (nil when not set) as encoded in every request body.
+	modelJSON       []byte
+	temperatureJSON []byte
 }
 
 var _ chat.Model = (*Model)(nil)
@@ -134,6 +139,7 @@ func New(opts Options) (*Model, error) {
 		log:             opts.Logger,
 		redactor:        redactor{key: opts.APIKey},
 		tools:           &toolCache{},
+		system:          &systemCache{},
 	}
 	if m.model == "" {
 		m.model = DefaultModel
@@ -155,6 +161,16 @@ func New(opts Options) (*Model, error) {
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
+	}
+	// Encoded by the SDK, once, as it would encode them in each request.
+	var err error
+	if m.modelJSON, err = sdk.String(m.model).MarshalJSON(); err != nil {
+		return nil, fmt.Errorf("openai.New: model name: %w", err)
+	}
+	if m.temperature != nil {
+		if m.temperatureJSON, err = sdk.Float(*m.temperature).MarshalJSON(); err != nil {
+			return nil, fmt.Errorf("openai.New: Temperature: %w", err)
+		}
 	}
 
 	// The SDK also reads OPENAI_* variables from the environment; the
@@ -192,7 +208,7 @@ func (m *Model) Name() string { return m.model }
 // CodeModelUnavailable, CodeQuotaExhausted or CodeDeadline (CodeInternal
 // only for a request this adapter cannot encode, which is a bug).
 func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.ModelResponse, error) {
-	params, err := m.params(req)
+	body, err := m.body(req, req.OnText != nil)
 	if err != nil {
 		return chat.ModelResponse{}, &chat.Error{Code: chat.CodeInternal, Op: op, Message: "the request to the model could not be built", Err: err}
 	}
@@ -203,9 +219,9 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 		var resp chat.ModelResponse
 		var f *failure
 		if req.OnText != nil {
-			resp, f = m.attemptStream(ctx, params, req.OnText)
+			resp, f = m.attemptStream(ctx, body, req.OnText)
 		} else {
-			resp, f = m.attempt(ctx, params)
+			resp, f = m.attempt(ctx, body)
 		}
 		if f == nil {
 			return resp, nil
@@ -241,11 +257,12 @@ func (m *Model) Complete(ctx context.Context, req chat.ModelRequest) (chat.Model
 }
 
 // attempt makes one request and converts its outcome.
-func (m *Model) attempt(ctx context.Context, params sdk.ChatCompletionNewParams) (chat.ModelResponse, *failure) {
+func (m *Model) attempt(ctx context.Context, body requestBody) (chat.ModelResponse, *failure) {
 	// The raw response gives the status and headers even when the SDK
 	// could not decode an error body (an HTML page from a proxy).
 	var raw *http.Response
-	cc, err := m.client.Chat.Completions.New(ctx, params, option.WithResponseInto(&raw))
+	var cc *sdk.ChatCompletion
+	err := m.post(ctx, body, &cc, &raw)
 	if err != nil {
 		return chat.ModelResponse{}, classify(ctx, err, raw)
 	}
@@ -255,6 +272,14 @@ func (m *Model) attempt(ctx context.Context, params sdk.ChatCompletionNewParams)
 	}
 	return resp, f
 }
+
+// completionsPath is where Chat.Completions.New and NewStreaming post.
+// The adapter posts its own body there with Client.Post, which sends it
+// as it is, with the same headers and bearer key: those calls take the
+// SDK's params by value (1.2 kB, copied into frames deep enough that every
+// request's goroutine had to grow its stack) only to encode them, and
+// NewStreaming then re-parses the body to add "stream".
+const completionsPath = "chat/completions"
 
 func sleepTimer(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	sdk "github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/datachat/datachat/shared/chat"
 )
@@ -19,10 +19,12 @@ import (
 // first fragment is never retried, because a second attempt would send
 // the client a second, different text. A failure before it is retried
 // like any other.
-func (m *Model) attemptStream(ctx context.Context, params sdk.ChatCompletionNewParams, onText func(string)) (chat.ModelResponse, *failure) {
-	params.StreamOptions = sdk.ChatCompletionStreamOptionsParam{IncludeUsage: sdk.Bool(true)}
-	var raw *http.Response
-	stream := m.client.Chat.Completions.NewStreaming(ctx, params, option.WithResponseInto(&raw))
+func (m *Model) attemptStream(ctx context.Context, body requestBody, onText func(string)) (chat.ModelResponse, *failure) {
+	// body asks for the stream, with usage in the final chunk. As in
+	// Chat.Completions.NewStreaming, the response body is the stream.
+	var raw, events *http.Response
+	err := m.post(ctx, body, &events, &raw)
+	stream := ssestream.NewStream[sdk.ChatCompletionChunk](ssestream.NewDecoder(events), err)
 	defer stream.Close()
 
 	var acc sdk.ChatCompletionAccumulator
