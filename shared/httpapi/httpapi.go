@@ -321,7 +321,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		body = []byte(`{"error":{"code":"internal","message":"the response could not be encoded"}}`)
 	}
-	writeBody(w, status, append(body, '\n'))
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	// Two writes rather than append: Marshal's result has no room for the
+	// newline, and appending would copy the whole answer once more.
+	_, _ = w.Write(body)
+	_, _ = w.Write([]byte{'\n'})
 }
 
 // encodeJSON is v as writeJSON sends it, for answers that are also kept
