@@ -101,3 +101,32 @@ func TestSeedTwiceAgainstWeaviate(t *testing.T) {
 		t.Fatalf("seed without WEAVIATE_URL: %v", err)
 	}
 }
+
+// -pprof serves the profiles on loopback only, on a mux of its own.
+func TestPprofOnLoopbackOnly(t *testing.T) {
+	for _, bad := range []string{"0.0.0.0:6060", ":6060", "example.com:6060", "127.0.0.1"} {
+		if _, err := servePprof(bad); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("-pprof %q: %v, want refused as not loopback", bad, err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	stop, err := servePprof(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	resp, err := http.Get("http://" + addr + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "goroutine profile") {
+		t.Fatalf("GET goroutine profile: %d %.100s", resp.StatusCode, body)
+	}
+}

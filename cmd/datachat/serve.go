@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"time"
@@ -28,8 +29,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	host := fs.String("addr", "127.0.0.1", "interface to listen on")
 	demoUser := fs.String("user", "demo", "user of the token printed at start")
 	metricsTo := fs.String("metrics", "", "write one CloudWatch EMF line per turn and tool call to this file (- for stdout); off when empty")
+	pprofAt := fs.String("pprof", "", "serve Go's profiles (net/http/pprof) on this loopback address, such as 127.0.0.1:6060; off when empty")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
+	}
+	if *pprofAt != "" {
+		stop, err := servePprof(*pprofAt)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	cfg, err := config.FromEnv(getenv)
 	if err != nil {
@@ -108,8 +117,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Queued turns still running on the in-process pool get the same time.
+	if err := a.Close(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// servePprof serves the runtime's profiles on addr, which must be on
+// loopback: profiles show the process's memory. It has its own mux, so
+// nothing else is exposed there and nothing of pprof on the API.
+func servePprof(addr string) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("-pprof %q: give a loopback address with a port, such as 127.0.0.1:6060", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, nil
 }
