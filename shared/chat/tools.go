@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -125,11 +124,7 @@ func newToolbox(rowCap int, search bool, computer Computer) (*toolbox, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: marshal schema: %w", d.name, err)
 		}
-		var s jsonschema.Schema
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("tool %s: parse schema: %w", d.name, err)
-		}
-		resolved, err := s.Resolve(nil)
+		resolved, err := resolveForValidation(raw)
 		if err != nil {
 			return nil, fmt.Errorf("tool %s: resolve schema: %w", d.name, err)
 		}
@@ -141,6 +136,80 @@ func newToolbox(rowCap int, search bool, computer Computer) (*toolbox, error) {
 }
 
 type obj = map[string]any
+
+// resolveForValidation resolves the schema the model is given, after
+// rewriting each anyOf of plain types ({"anyOf": [{"type": "string"},
+// {"type": "number"}, {"type": "array", "items": ...}]}) as one type list
+// ({"type": ["string", "number", "array"], "items": ...}), which accepts
+// exactly the same values. The model keeps the anyOf form, which strict
+// mode documents; the validator gets the list, because it tries anyOf
+// alternatives one by one and formats an error for every one that fails:
+// a third of a turn's validation cost, and deep recursion on every call.
+func resolveForValidation(raw []byte) (*jsonschema.Resolved, error) {
+	var tree any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return nil, fmt.Errorf("parse schema: %w", err)
+	}
+	b, err := json.Marshal(collapseTypeUnions(tree))
+	if err != nil {
+		return nil, fmt.Errorf("encode schema: %w", err)
+	}
+	var s jsonschema.Schema
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("parse schema: %w", err)
+	}
+	return s.Resolve(nil)
+}
+
+// collapseTypeUnions rewrites, bottom up, every anyOf whose alternatives
+// are each only a distinct "type" (and, for one "array" alternative, its
+// "items") into a type list. Anything else is kept as it is.
+func collapseTypeUnions(v any) any {
+	switch n := v.(type) {
+	case []any:
+		out := make([]any, len(n))
+		for i, e := range n {
+			out[i] = collapseTypeUnions(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(n))
+		for k, e := range n {
+			out[k] = collapseTypeUnions(e)
+		}
+		alts, ok := out["anyOf"].([]any)
+		if _, typed := out["type"]; !ok || typed {
+			return out
+		}
+		var types []any
+		var items any
+		seen := map[string]bool{}
+		for _, a := range alts {
+			alt, ok := a.(map[string]any)
+			t, isString := alt["type"].(string)
+			if !ok || !isString || seen[t] {
+				return out
+			}
+			for k := range alt {
+				if k != "type" && !(k == "items" && t == "array") {
+					return out
+				}
+			}
+			seen[t] = true
+			types = append(types, t)
+			if it, ok := alt["items"]; ok {
+				items = it
+			}
+		}
+		delete(out, "anyOf")
+		out["type"] = types
+		if items != nil {
+			out["items"] = items
+		}
+		return out
+	}
+	return v
+}
 
 func strictObject(props obj) obj {
 	required := make([]string, 0, len(props))
@@ -167,7 +236,7 @@ func (t tool) decode(raw string, v any) error {
 	}
 	// Decode once more into the typed struct; numbers stay float64 in
 	// `any` values, which FieldValue converts to the field's type.
-	d := json.NewDecoder(bytes.NewReader([]byte(raw)))
+	d := json.NewDecoder(strings.NewReader(raw))
 	if err := d.Decode(v); err != nil {
 		return Errorf(CodeInvalid, "arguments of %s: %v", t.spec.Name, err)
 	}
