@@ -104,24 +104,110 @@ func parameters(raw json.RawMessage) (shared.FunctionParameters, error) {
 	return schema, nil
 }
 
+// completion is the part of a Chat Completions response the adapter
+// reads, decoded with encoding/json: the SDK's own decoder (reflection
+// over every field of ChatCompletion, with a map of raw fields per
+// object) was a tenth of a turn's CPU, and its recursion grew the stack
+// of every turn's goroutine after each wait on the model. Strings and
+// numbers are lenient, as the SDK's are: a value of another JSON type
+// reads as empty or zero rather than failing the response.
+type completion struct {
+	Choices []completionChoice `json:"choices"`
+	Usage   struct {
+		PromptTokens        looseInt `json:"prompt_tokens"`
+		CompletionTokens    looseInt `json:"completion_tokens"`
+		TotalTokens         looseInt `json:"total_tokens"`
+		PromptTokensDetails struct {
+			CachedTokens looseInt `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	} `json:"usage"`
+}
+
+type completionChoice struct {
+	FinishReason looseString `json:"finish_reason"`
+	Message      struct {
+		Content   looseString          `json:"content"`
+		Refusal   looseString          `json:"refusal"`
+		ToolCalls []completionToolCall `json:"tool_calls"`
+	} `json:"message"`
+}
+
+type completionToolCall struct {
+	ID       looseString `json:"id"`
+	Type     looseString `json:"type"`
+	Function struct {
+		Name      looseString `json:"name"`
+		Arguments looseString `json:"arguments"`
+	} `json:"function"`
+	Custom struct {
+		Name  looseString `json:"name"`
+		Input looseString `json:"input"`
+	} `json:"custom"`
+}
+
+// looseString is a JSON string, or "" for any other value.
+type looseString string
+
+func (s *looseString) UnmarshalJSON(b []byte) error {
+	var v string
+	if len(b) > 0 && b[0] == '"' && json.Unmarshal(b, &v) == nil {
+		*s = looseString(v)
+	}
+	return nil
+}
+
+// looseInt is a JSON number (a fraction is dropped), or 0 for any other value.
+type looseInt int
+
+func (n *looseInt) UnmarshalJSON(b []byte) error {
+	var v float64
+	if json.Unmarshal(b, &v) == nil {
+		*n = looseInt(v)
+	}
+	return nil
+}
+
+// fromAccumulated is a streamed completion, as the SDK's accumulator
+// joined its chunks, in the shape response reads.
+func fromAccumulated(cc *sdk.ChatCompletion) *completion {
+	c := &completion{}
+	for _, ch := range cc.Choices {
+		var got completionChoice
+		got.FinishReason = looseString(ch.FinishReason)
+		got.Message.Content, got.Message.Refusal = looseString(ch.Message.Content), looseString(ch.Message.Refusal)
+		for _, tc := range ch.Message.ToolCalls {
+			var t completionToolCall
+			t.ID, t.Type = looseString(tc.ID), looseString(tc.Type)
+			t.Function.Name, t.Function.Arguments = looseString(tc.Function.Name), looseString(tc.Function.Arguments)
+			t.Custom.Name, t.Custom.Input = looseString(tc.Custom.Name), looseString(tc.Custom.Input)
+			got.Message.ToolCalls = append(got.Message.ToolCalls, t)
+		}
+		c.Choices = append(c.Choices, got)
+	}
+	u := cc.Usage
+	c.Usage.PromptTokens, c.Usage.CompletionTokens, c.Usage.TotalTokens = looseInt(u.PromptTokens), looseInt(u.CompletionTokens), looseInt(u.TotalTokens)
+	c.Usage.PromptTokensDetails.CachedTokens = looseInt(u.PromptTokensDetails.CachedTokens)
+	return c
+}
+
 // response maps the first choice back onto a chat message and the usage.
 // Tool call arguments pass through as the model wrote them, even when they
 // are not valid JSON: the agent validates them and tells the model what to
 // fix, which serves the user better than failing the turn here.
-func response(cc *sdk.ChatCompletion) (chat.ModelResponse, *failure) {
+func response(cc *completion) (chat.ModelResponse, *failure) {
 	if cc == nil || len(cc.Choices) == 0 {
 		return chat.ModelResponse{}, &failure{kind: kindMalformed, retryable: true, detail: "response has no choices"}
 	}
 	choice := cc.Choices[0]
-	msg := chat.Message{Role: chat.RoleAssistant, Content: choice.Message.Content}
+	msg := chat.Message{Role: chat.RoleAssistant, Content: string(choice.Message.Content)}
 	if msg.Content == "" && choice.Message.Refusal != "" {
 		// A refusal is the model's answer to the user; show it as such.
-		msg.Content = choice.Message.Refusal
+		msg.Content = string(choice.Message.Refusal)
 	}
 	for _, tc := range choice.Message.ToolCalls {
-		call := chat.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments}
+		call := chat.ToolCall{ID: string(tc.ID), Name: string(tc.Function.Name), Arguments: string(tc.Function.Arguments)}
 		if tc.Type == "custom" {
-			call.Name, call.Arguments = tc.Custom.Name, tc.Custom.Input
+			call.Name, call.Arguments = string(tc.Custom.Name), string(tc.Custom.Input)
 		}
 		msg.ToolCalls = append(msg.ToolCalls, call)
 	}

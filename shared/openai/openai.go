@@ -261,7 +261,7 @@ func (m *Model) attempt(ctx context.Context, body requestBody) (chat.ModelRespon
 	// The raw response gives the status and headers even when the SDK
 	// could not decode an error body (an HTML page from a proxy).
 	var raw *http.Response
-	var cc *sdk.ChatCompletion
+	var cc *completion
 	err := m.post(ctx, body, &cc, &raw)
 	if err != nil {
 		return chat.ModelResponse{}, classify(ctx, err, raw)

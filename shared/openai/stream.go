@@ -55,7 +55,7 @@ func (m *Model) attemptStream(ctx context.Context, body requestBody, onText func
 		// or the provider cut the stream.
 		return chat.ModelResponse{}, m.streamFailure(&failure{kind: kindTruncated, retryable: true, detail: "the stream ended before a finish_reason"}, raw, streamed)
 	}
-	resp, f := response(&acc.ChatCompletion)
+	resp, f := response(fromAccumulated(&acc.ChatCompletion))
 	if f != nil {
 		return chat.ModelResponse{}, m.streamFailure(f, raw, streamed)
 	}
