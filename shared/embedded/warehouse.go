@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"unicode"
 
@@ -20,6 +21,12 @@ type Dataset struct {
 	Collection chat.Collection
 	Rows       [][]any
 	IDs        []string
+
+	// ordered[f] is true when field f never decreases from row to row and
+	// is never missing (the sample is stored by date, the stocks by
+	// symbol): a range or equality filter on it needs only the rows a
+	// binary search finds. Set by NewWarehouse.
+	ordered []bool
 }
 
 // Warehouse answers queries, aggregations and keyword searches over
@@ -57,6 +64,7 @@ func NewWarehouse(datasets []Dataset, rowCap int) (*Warehouse, error) {
 		// Nothing here computes vectors, so the schema must not promise
 		// hybrid or semantic search, whatever the dataset declares.
 		d.Collection.Vectorizer = false
+		d.ordered = orderedFields(d)
 		w.data[d.Collection.Name] = d
 		w.schema.Collections = append(w.schema.Collections, d.Collection)
 	}
@@ -334,11 +342,13 @@ func (w *Warehouse) filter(ctx context.Context, d Dataset, filters []chat.Filter
 	for i, f := range filters {
 		idx[i] = fieldIndex(d.Collection, f.Field)
 	}
+	lo, hi := d.span(filters, idx)
 	var out []int
-	for r, row := range d.Rows {
-		if r%1024 == 0 && ctx.Err() != nil {
+	for r := lo; r < hi; r++ {
+		if (r-lo)%1024 == 0 && ctx.Err() != nil {
 			return nil, chat.Wrap(ctx.Err(), chat.CodeDeadline, "embedded.filter", "the query ran out of time")
 		}
+		row := d.Rows[r]
 		ok := true
 		for i, f := range filters {
 			if !matches(row[idx[i]], f) {
@@ -351,6 +361,54 @@ func (w *Warehouse) filter(ctx context.Context, d Dataset, filters []chat.Filter
 		}
 	}
 	return out, nil
+}
+
+// span narrows the rows to scan to those an ordered field's range or
+// equality filters allow; every filter is still applied to each of them,
+// so the rows outside are only the ones no filter could pass.
+func (d Dataset) span(filters []chat.Filter, idx []int) (lo, hi int) {
+	lo, hi = 0, len(d.Rows)
+	for i, f := range filters {
+		col := idx[i]
+		if col < 0 || col >= len(d.ordered) || !d.ordered[col] || f.Value == nil {
+			continue
+		}
+		at := func(pass func(c int) bool) int {
+			return sort.Search(len(d.Rows), func(r int) bool { return pass(compare(d.Rows[r][col], f.Value)) })
+		}
+		atLeast := func(c int) bool { return c >= 0 }
+		above := func(c int) bool { return c > 0 }
+		switch f.Op {
+		case chat.OpEq:
+			lo, hi = max(lo, at(atLeast)), min(hi, at(above))
+		case chat.OpGte:
+			lo = max(lo, at(atLeast))
+		case chat.OpGt:
+			lo = max(lo, at(above))
+		case chat.OpLt:
+			hi = min(hi, at(atLeast))
+		case chat.OpLte:
+			hi = min(hi, at(above))
+		}
+	}
+	return lo, max(lo, hi)
+}
+
+// orderedFields finds the fields of d that never decrease and are never
+// missing.
+func orderedFields(d Dataset) []bool {
+	out := make([]bool, len(d.Collection.Fields))
+	for f := range out {
+		ok := len(d.Rows) > 0
+		for r, row := range d.Rows {
+			if row[f] == nil || r > 0 && compare(d.Rows[r-1][f], row[f]) > 0 {
+				ok = false
+				break
+			}
+		}
+		out[f] = ok
+	}
+	return out
 }
 
 func matches(v any, f chat.Filter) bool {
