@@ -218,12 +218,15 @@ func (st *sseStream) write(rc *http.ResponseController) {
 				return
 			}
 		case <-st.wake:
+			// Every event queued so far goes out in one write and one
+			// flush: a turn's text arrives a word at a time, and a write
+			// and a flush for each was most of a streamed turn's syscalls.
 			batch, last := st.take()
 			for _, e := range batch {
 				writeSSE(&buf, e.Seq, enc.Encode(e))
-				if !send() {
-					return
-				}
+			}
+			if len(batch) > 0 && !send() {
+				return
 			}
 			if last {
 				// close is called after the turn's last Emit, and take
