@@ -29,6 +29,7 @@ import (
 	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/dynamo"
 	"github.com/datachat/datachat/shared/embedded"
+	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/offline"
 	"github.com/datachat/datachat/shared/sqs"
 )
@@ -449,5 +450,36 @@ func checkIdempotency(t *testing.T, srv *httptest.Server, model *countingModel, 
 	after, afterBody := postChat(t, restart(), alice, q, key("k-replay"))
 	if after.StatusCode != 200 || !bytes.Equal(afterBody, body) || model.requests.Load() != calls {
 		t.Fatalf("after a restart: %d, body equal %v, model requests %d -> %d; want the first answer again", after.StatusCode, bytes.Equal(afterBody, body), calls, model.requests.Load())
+	}
+}
+
+// A job whose runner died on every delivery the queue gives it says so
+// once its last lease has passed, instead of staying running until it
+// expires.
+func TestJobWhoseWorkerKeptDyingFails(t *testing.T) {
+	clock := chattest.NewClock()
+	clock.Advance(time.Since(clock.Now()))
+	jobs := embedded.NewJobs(clock.Now)
+	q := &recordingQueue{}
+	srv, _ := buildApp(t, app.Deps{Jobs: jobs, Queue: q, Now: clock.Now}, nil)
+	alice := tokenFor(t, "alice")
+	resp, _ := postChat(t, srv, alice, map[string]string{"message": "What was the average closing price of the S&P 500 in 2008?"}, map[string]string{"Prefer": "respond-async"})
+	loc := resp.Header.Get("Location")
+	job := q.jobs[0]
+	for attempt := 1; attempt <= httpapi.MaxJobAttempts; attempt++ {
+		if _, err := jobs.ClaimJob(context.Background(), job.UserID, job.JobID, clock.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		var j jobView
+		getJSON(t, srv.Client(), srv.URL+loc, alice, &j)
+		if j.Status != "running" {
+			t.Fatalf("attempt %d under its lease: %s, want running", attempt, j.Status)
+		}
+		clock.Advance(2 * time.Minute) // the runner dies; its lease passes
+	}
+	var j jobView
+	getJSON(t, srv.Client(), srv.URL+loc, alice, &j)
+	if j.Status != "failed" || j.Error == nil || !strings.Contains(j.Error.Message, "stopped before finishing, 3 times") {
+		t.Fatalf("after %d dead runners: %+v, want failed saying so", httpapi.MaxJobAttempts, j)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -88,6 +89,13 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request, user string) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if j.Status == chat.JobRunning && j.Attempt >= MaxJobAttempts && !j.LeaseUntil.After(s.Now()) {
+		// Its last runner stopped without writing an outcome (a crash, or
+		// the function killed at its timeout), and the queue gives no
+		// further delivery: the message is in the dead-letter queue.
+		j.Status = chat.JobFailed
+		j.Error = &chat.JobError{Code: chat.CodeInternal, Message: fmt.Sprintf("the job's worker stopped before finishing, %d times; ask again", j.Attempt)}
 	}
 	out := jobResponse{JobID: j.ID, Status: j.Status, Events: []json.RawMessage{}, Error: j.Error}
 	for _, e := range j.Events {
