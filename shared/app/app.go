@@ -207,6 +207,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	switch {
 	case opts.Queue != nil:
 	case cfg.QueueURL != "":
+		if _, inProcess := deps.Jobs.(*embedded.Jobs); inProcess {
+			// The worker would never find the jobs this process queues.
+			return nil, fmt.Errorf("app.New: QUEUE_URL is set but job records are kept in this process; set TABLE_NAME too, so the worker function can read them")
+		}
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("app.New: load AWS configuration: %w", err)

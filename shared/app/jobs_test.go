@@ -483,3 +483,62 @@ func TestJobWhoseWorkerKeptDyingFails(t *testing.T) {
 		t.Fatalf("after %d dead runners: %+v, want failed saying so", httpapi.MaxJobAttempts, j)
 	}
 }
+
+// dyingJobs loses every outcome the first claim of a job writes: its
+// runner stored the turn and died before its record said so.
+type dyingJobs struct{ *embedded.Jobs }
+
+func (d *dyingJobs) UpdateJob(ctx context.Context, j chat.JobRecord) error {
+	if j.Status.Done() && j.Attempt == 1 {
+		return chat.Errorf(chat.CodeUnavailable, "the runner died before writing the outcome (injected)")
+	}
+	return d.Jobs.UpdateJob(ctx, j)
+}
+
+// A runner that stored the turn and died before writing the outcome: the
+// job is taken over after the lease and finished from the stored turn,
+// with no second model run and no second turn.
+func TestJobTakenOverAfterItsTurnWasStored(t *testing.T) {
+	clock := chattest.NewClock()
+	clock.Advance(time.Since(clock.Now()))
+	jobs := &dyingJobs{Jobs: embedded.NewJobs(clock.Now)}
+	q := &recordingQueue{}
+	model := newCountingModel()
+	srv, a := buildApp(t, app.Deps{Model: model, Jobs: jobs, Queue: q, Now: clock.Now}, map[string]string{"SAVE_RESERVE": "100ms"})
+	alice := tokenFor(t, "alice")
+	resp, _ := postChat(t, srv, alice, map[string]string{"message": "What was the average closing price of the S&P 500 in 2008?"}, map[string]string{"Prefer": "respond-async"})
+	job := q.jobs[0]
+	ctx := context.Background()
+	if err := a.Worker.Handle(ctx, job, 1); err == nil {
+		t.Fatal("the first delivery's outcome was not lost")
+	}
+	oneTurn := model.requests.Load()
+	clock.Advance(10 * time.Minute) // past the dead runner's lease
+	if err := a.Worker.Handle(ctx, job, 2); err != nil {
+		t.Fatalf("takeover: %v", err)
+	}
+	if n := model.requests.Load(); n != oneTurn {
+		t.Fatalf("the takeover ran the model again: %d requests, %d before", n, oneTurn)
+	}
+	j := waitJob(t, srv, alice, resp.Header.Get("Location"))
+	conv, _ := j.Result["conversation_id"].(string)
+	var stored struct {
+		Turns []map[string]any `json:"turns"`
+	}
+	getJSON(t, srv.Client(), srv.URL+"/conversations/"+conv, alice, &stored)
+	if j.Status != "succeeded" || len(stored.Turns) != 1 || stored.Turns[0]["answer"] != j.Result["answer"] {
+		t.Fatalf("job %s with %d stored turns; want succeeded from the one turn", j.Status, len(stored.Turns))
+	}
+}
+
+func TestQueueURLNeedsTheTable(t *testing.T) {
+	cfg, err := config.FromEnv(func(k string) string { return map[string]string{"QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/turns"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := auth.NewHS256([]byte(secret), nil)
+	_, err = app.New(context.Background(), cfg, app.Deps{Auth: v, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "TABLE_NAME") {
+		t.Fatalf("QUEUE_URL without a table: %v, want refused naming TABLE_NAME", err)
+	}
+}

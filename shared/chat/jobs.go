@@ -34,8 +34,12 @@ type JobRecord struct {
 	Status         JobStatus `json:"status"`
 	Message        string    `json:"message"`
 	ConversationID string    `json:"conversation_id,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	// NewConversation says ConversationID was given to the job when it was
+	// queued, for the conversation its turn starts: every attempt stores
+	// into that one.
+	NewConversation bool      `json:"new_conversation,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 	// Attempt counts the claims of the job; the holder of a claim writes
 	// the job on condition that Attempt is still its own.
 	Attempt    int             `json:"attempt"`
@@ -79,6 +83,9 @@ type IdempotencyRecord struct {
 	Key    string `json:"key"`
 	// RequestHash identifies the request the key was first used with.
 	RequestHash string `json:"request_hash"`
+	// Token names the request holding the key: only it completes or
+	// releases the record, even after its lease passed and another began.
+	Token string `json:"token"`
 	// Done is false while the first request runs, until LeaseUntil; once
 	// Done, LeaseUntil is when the record expires.
 	Done       bool      `json:"done"`
@@ -97,11 +104,13 @@ type Idempotency interface {
 	// that died while running frees its key when its lease ends.
 	BeginIdempotent(ctx context.Context, r IdempotencyRecord) (held IdempotencyRecord, began bool, err error)
 	// CompleteIdempotent stores the answer (r.Done, Status, Body) of the
-	// request that began r.
+	// request that began r, if r.Token still holds the key: CodeConflict
+	// when another request began it since.
 	CompleteIdempotent(ctx context.Context, r IdempotencyRecord) error
-	// ReleaseIdempotent forgets the key, so a retry of a request that
-	// failed before it was answered runs again.
-	ReleaseIdempotent(ctx context.Context, userID, key string) error
+	// ReleaseIdempotent forgets the key held by token, so a retry of a
+	// request that failed before it was answered runs again; a key another
+	// request holds now is left alone.
+	ReleaseIdempotent(ctx context.Context, userID, key, token string) error
 }
 
 // IdempotencyTTL is how long a key is remembered.

@@ -28,6 +28,10 @@ type Turn struct {
 	// Messages are the model-facing messages of the turn after the user's
 	// question: tool calls, their results (as summaries) and the answer.
 	Messages []Message `json:"messages,omitempty"`
+	// JobID names the queued turn's job that stored this turn, so a job
+	// taken over after its runner died finds its turn instead of running
+	// it again.
+	JobID string `json:"job_id,omitempty"`
 }
 
 // Conversation summarises one conversation for listing.

@@ -208,7 +208,8 @@ func (s *Store) turnStored(ctx context.Context, key convKey, seq int, inc string
 }
 
 // markLost counts a reserved seq whose turn was not stored, so the
-// summary keeps counting stored turns. Best effort, on a context of its
+// summary keeps counting stored turns (on the same incarnation, or a
+// summary written before incarnations existed). Best effort, on a context of its
 // own: the caller's may be what ran out. When it fails too, the count is
 // one over until the conversation expires.
 func (s *Store) markLost(ctx context.Context, key convKey, inc string) {
@@ -216,7 +217,7 @@ func (s *Store) markLost(ctx context.Context, key convKey, inc string) {
 	defer cancel()
 	expr, err := expression.NewBuilder().
 		WithUpdate(expression.Add(expression.Name(attrLost), expression.Value(1))).
-		WithCondition(expression.Name(attrInc).Equal(expression.Value(inc))).Build()
+		WithCondition(expression.Name(attrInc).Equal(expression.Value(inc)).Or(expression.Name(attrInc).AttributeNotExists())).Build()
 	if err != nil {
 		return
 	}

@@ -231,6 +231,7 @@ type idemItem struct {
 	PK          string `dynamodbav:"pk"`
 	SK          string `dynamodbav:"sk"`
 	RequestHash string `dynamodbav:"request_hash"`
+	Token       string `dynamodbav:"token"`
 	Done        bool   `dynamodbav:"done"`
 	LeaseUntil  int64  `dynamodbav:"lease_until"`
 	Status      int    `dynamodbav:"status"`
@@ -251,7 +252,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, r chat.IdempotencyRecord) (
 	}
 	for range 3 {
 		now := s.now()
-		it := idemItem{PK: idemPK(r.UserID, r.Key), SK: idemSK, RequestHash: r.RequestHash, LeaseUntil: r.LeaseUntil.UnixMilli(), ExpiresAt: r.LeaseUntil.Add(time.Minute).Unix()}
+		it := idemItem{PK: idemPK(r.UserID, r.Key), SK: idemSK, RequestHash: r.RequestHash, Token: r.Token, LeaseUntil: r.LeaseUntil.UnixMilli(), ExpiresAt: r.LeaseUntil.Add(time.Minute).Unix()}
 		item, err := attributevalue.MarshalMap(it)
 		if err != nil {
 			return chat.IdempotencyRecord{}, false, s.failKey(ctx, "BeginIdempotent", r.UserID, r.Key, err)
@@ -296,7 +297,7 @@ func (s *Store) idempotencyRecord(ctx context.Context, user, key string) (chat.I
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
 		return chat.IdempotencyRecord{}, false, s.failKey(ctx, "BeginIdempotent", user, key, fmt.Errorf("decode: %w", err))
 	}
-	r := chat.IdempotencyRecord{UserID: user, Key: key, RequestHash: it.RequestHash, Done: it.Done, LeaseUntil: time.UnixMilli(it.LeaseUntil).UTC(), Status: it.Status}
+	r := chat.IdempotencyRecord{UserID: user, Key: key, RequestHash: it.RequestHash, Token: it.Token, Done: it.Done, LeaseUntil: time.UnixMilli(it.LeaseUntil).UTC(), Status: it.Status}
 	if len(it.Body) > 0 {
 		body, err := gunzip(it.Body)
 		if err != nil {
@@ -322,23 +323,38 @@ func (s *Store) CompleteIdempotent(ctx context.Context, r chat.IdempotencyRecord
 		return s.failKey(ctx, "CompleteIdempotent", r.UserID, r.Key, fmt.Errorf("answer is %d bytes compressed, over %d", len(body), maxBodyBytes))
 	}
 	until := s.now().Add(chat.IdempotencyTTL)
-	item, err := attributevalue.MarshalMap(idemItem{PK: idemPK(r.UserID, r.Key), SK: idemSK, RequestHash: r.RequestHash, Done: true,
+	item, err := attributevalue.MarshalMap(idemItem{PK: idemPK(r.UserID, r.Key), SK: idemSK, RequestHash: r.RequestHash, Token: r.Token, Done: true,
 		LeaseUntil: until.UnixMilli(), Status: r.Status, Body: body, ExpiresAt: until.Unix()})
 	if err != nil {
 		return s.failKey(ctx, "CompleteIdempotent", r.UserID, r.Key, err)
 	}
-	if _, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}, s.callOpts...); err != nil {
+	mine, err := expression.NewBuilder().WithCondition(expression.Name("token").Equal(expression.Value(r.Token))).Build()
+	if err != nil {
+		return s.failKey(ctx, "CompleteIdempotent", r.UserID, r.Key, err)
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression: mine.Condition(), ExpressionAttributeNames: mine.Names(), ExpressionAttributeValues: mine.Values()}, s.callOpts...)
+	if isConditionFailed(err) {
+		return chat.Errorf(chat.CodeConflict, "idempotency key %q is held by another request now", r.Key)
+	}
+	if err != nil {
 		return s.failKey(ctx, "CompleteIdempotent", r.UserID, r.Key, err)
 	}
 	return nil
 }
 
 // ReleaseIdempotent implements chat.Idempotency with one DeleteItem.
-func (s *Store) ReleaseIdempotent(ctx context.Context, userID, key string) error {
+func (s *Store) ReleaseIdempotent(ctx context.Context, userID, key, token string) error {
 	if err := checkIDs(userID, key); err != nil {
 		return err
 	}
-	if _, err := s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: keyOf(idemPK(userID, key), idemSK)}, s.callOpts...); err != nil {
+	mine, err := expression.NewBuilder().WithCondition(expression.Name("token").Equal(expression.Value(token))).Build()
+	if err != nil {
+		return s.failKey(ctx, "ReleaseIdempotent", userID, key, err)
+	}
+	_, err = s.client.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: keyOf(idemPK(userID, key), idemSK),
+		ConditionExpression: mine.Condition(), ExpressionAttributeNames: mine.Names(), ExpressionAttributeValues: mine.Values()}, s.callOpts...)
+	if err != nil && !isConditionFailed(err) {
 		return s.failKey(ctx, "ReleaseIdempotent", userID, key, err)
 	}
 	return nil

@@ -125,15 +125,20 @@ func (m *Jobs) BeginIdempotent(_ context.Context, r chat.IdempotencyRecord) (cha
 func (m *Jobs) CompleteIdempotent(_ context.Context, r chat.IdempotencyRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if cur, ok := m.keys[[2]string{r.UserID, r.Key}]; !ok || cur.Token != r.Token {
+		return chat.Errorf(chat.CodeConflict, "idempotency key %q is held by another request now", r.Key)
+	}
 	r.Done, r.LeaseUntil, r.Body = true, m.now().Add(chat.IdempotencyTTL), slices.Clone(r.Body)
 	m.keys[[2]string{r.UserID, r.Key}] = r
 	return nil
 }
 
 // ReleaseIdempotent implements chat.Idempotency.
-func (m *Jobs) ReleaseIdempotent(_ context.Context, userID, key string) error {
+func (m *Jobs) ReleaseIdempotent(_ context.Context, userID, key, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.keys, [2]string{userID, key})
+	if cur, ok := m.keys[[2]string{userID, key}]; ok && cur.Token == token {
+		delete(m.keys, [2]string{userID, key})
+	}
 	return nil
 }

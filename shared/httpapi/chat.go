@@ -81,7 +81,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request, user string) {
 	if stream == nil {
 		turnStarted(ev, req.ConversationID, nextSeq)
 	}
-	stored, saved, err := s.answer(ctx, r.Context(), user, req, history, nextSeq, reservation)
+	stored, saved, err := s.answer(ctx, r.Context(), user, req, history, nextSeq, reservation, "")
 	if err != nil {
 		s.releaseKey(r, key)
 		s.failTurn(w, r, ev, stream, err)
@@ -124,9 +124,10 @@ func (s *server) loadHistory(ctx context.Context, user string, req *chatRequest)
 // answer runs the agent on the question and stores the turn: the part of
 // a turn the chat route and the worker share. ctx is the turn's (its
 // deadline and events); reqCtx is the request's or the job's, whose own
-// deadline bounds storing the turn. saved is false when the store failed
+// deadline bounds storing the turn; jobID names a queued turn's job.
+// saved is false when the store failed
 // until the save reserve ran out: the answer is returned anyway.
-func (s *server) answer(ctx, reqCtx context.Context, user string, req chatRequest, history []chat.Turn, nextSeq int, reservation chat.Reservation) (chat.Turn, bool, error) {
+func (s *server) answer(ctx, reqCtx context.Context, user string, req chatRequest, history []chat.Turn, nextSeq int, reservation chat.Reservation, jobID string) (chat.Turn, bool, error) {
 	ctx = chat.OnToolFailure(ctx, func(f chat.ToolFailure) { s.logToolFailure(reqCtx, f) })
 	res, err := s.Agent.Run(ctx, history, req.Message)
 	s.settle(reqCtx, reservation, res.Usage.TotalTokens)
@@ -134,7 +135,7 @@ func (s *server) answer(ctx, reqCtx context.Context, user string, req chatReques
 		return chat.Turn{}, false, err
 	}
 	turn := res.Turn(user, req.ConversationID, req.Message)
-	turn.Seq = nextSeq
+	turn.Seq, turn.JobID = nextSeq, jobID
 	// The turn's own deadline may have passed; storing it gets the reserve,
 	// but not past the request's own deadline (a Lambda invocation's).
 	saveBy := s.Now().Add(s.SaveReserve)

@@ -43,7 +43,7 @@ func (s *server) beginKey(w http.ResponseWriter, r *http.Request, user string, r
 		return idemKey{}, chat.Errorf(chat.CodeInvalid, "this server keeps no idempotency keys; send the request without %s", IdempotencyKeyHeader)
 	}
 	lease := s.Now().Add(s.keyLease(r, async))
-	rec := chat.IdempotencyRecord{UserID: user, Key: key, RequestHash: requestHash(req), LeaseUntil: lease}
+	rec := chat.IdempotencyRecord{UserID: user, Key: key, RequestHash: requestHash(req), Token: s.NewID(), LeaseUntil: lease}
 	held, began, err := s.Idempotency.BeginIdempotent(r.Context(), rec)
 	switch {
 	case err != nil:
@@ -69,16 +69,19 @@ func (s *server) beginKey(w http.ResponseWriter, r *http.Request, user string, r
 }
 
 // keyLease is how long the first request of a key may hold it: as long
-// as its turn may run and be stored, or for a queued turn until its job
-// is queued. A request that dies frees the key when the lease ends.
+// as its turn may run and be stored, with room for reading the history and
+// the limits before it, or for a queued turn until its job is queued. A
+// request that dies frees the key when the lease ends; one that overran
+// it can no longer complete or release a key another request took since.
 func (s *server) keyLease(r *http.Request, async bool) time.Duration {
+	const slack = 10 * time.Second
 	switch {
 	case async:
 		return time.Minute
 	case wantsStream(r):
-		return s.deadlineWithin(r, s.StreamTurnTimeout).Sub(s.Now()) + s.SaveReserve + time.Second
+		return s.deadlineWithin(r, s.StreamTurnTimeout).Sub(s.Now()) + s.SaveReserve + slack
 	}
-	return s.turnDeadline(r).Sub(s.Now()) + s.SaveReserve + time.Second
+	return s.turnDeadline(r).Sub(s.Now()) + s.SaveReserve + slack
 }
 
 // completeKey keeps the answer for the key's later requests. A failure is
@@ -103,7 +106,7 @@ func (s *server) releaseKey(r *http.Request, key idemKey) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.SaveReserve)
 	defer cancel()
-	if err := s.Idempotency.ReleaseIdempotent(ctx, key.rec.UserID, key.rec.Key); err != nil {
+	if err := s.Idempotency.ReleaseIdempotent(ctx, key.rec.UserID, key.rec.Key, key.rec.Token); err != nil {
 		s.Logger.LogAttrs(r.Context(), slog.LevelWarn, "an idempotency key was not released; it frees itself when its lease ends", slog.String("error", err.Error()))
 	}
 }

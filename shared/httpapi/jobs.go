@@ -42,6 +42,11 @@ func (s *server) enqueue(w http.ResponseWriter, r *http.Request, user string, re
 		}
 	}
 	job := chat.JobRecord{UserID: user, ID: s.NewID(), Status: chat.JobQueued, Message: req.Message, ConversationID: req.ConversationID, CreatedAt: s.Now().UTC()}
+	if job.ConversationID == "" {
+		// Fixed now, so every attempt of the job stores into the same
+		// conversation and a takeover can find a turn already stored.
+		job.ConversationID, job.NewConversation = s.NewID(), true
+	}
 	err := s.Jobs.CreateJob(r.Context(), job)
 	if err == nil {
 		err = s.Queue.Enqueue(r.Context(), chat.Job{UserID: user, JobID: job.ID})
@@ -142,9 +147,14 @@ func NewWorker(opts Options) (*Worker, error) {
 // run, found done, or gone; an error asks for the delivery again.
 func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
 	s := wk.s
-	leaseUntil := s.Now().Add(s.StreamTurnTimeout + s.SaveReserve)
+	leaseUntil := s.Now().Add(s.StreamTurnTimeout + jobHeadroom(s.SaveReserve))
 	if d, ok := ctx.Deadline(); ok {
 		leaseUntil = d
+	}
+	if !leaseUntil.Add(-jobHeadroom(s.SaveReserve)).After(s.Now()) {
+		// Too little time to run a turn, store it and write the outcome:
+		// leave the job to the next delivery rather than fail it.
+		return chat.Errorf(chat.CodeDeadline, "too little time left to run job %q", job.JobID)
 	}
 	rec, err := s.Jobs.ClaimJob(ctx, job.UserID, job.JobID, leaseUntil)
 	switch code := chat.ErrorCode(err); {
@@ -161,6 +171,19 @@ func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
 	}
 	s.Logger.LogAttrs(ctx, slog.LevelInfo, "job claimed", slog.String("job_id", job.JobID), slog.Int("attempt", rec.Attempt), slog.Int("delivery", attempt))
 
+	// The outcome is written by the lease's end, and the turn stops in
+	// time to be stored before that.
+	jobCtx, cancelJob := context.WithDeadline(ctx, leaseUntil.Add(-responseMargin))
+	defer cancelJob()
+	if rec.Attempt > 1 {
+		// A runner before this one may have stored the turn and died
+		// before writing the outcome: then the outcome is that turn.
+		if done, ok := wk.storedTurn(jobCtx, rec); ok {
+			rec2 := newJobRecorder(s, jobCtx, rec)
+			return rec2.finish(chat.JobSucceeded, encodeJSON(newChatResponse(done, true)), nil, nil)
+		}
+	}
+	ctx = jobCtx
 	rec2 := newJobRecorder(s, ctx, rec)
 	var obs chat.Sink
 	if s.Observe != nil {
@@ -171,12 +194,11 @@ func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
 		obs = s.Observe(r, job.UserID)
 	}
 	events := chat.NewEvents(chat.Tee(rec2, obs), s.Now)
-	turnCtx, cancel := context.WithDeadline(ctx, leaseUntil.Add(-s.SaveReserve))
+	turnCtx, cancel := context.WithDeadline(ctx, leaseUntil.Add(-jobHeadroom(s.SaveReserve)))
 	defer cancel()
 	turnCtx = chat.WithEvents(turnCtx, events)
 
-	req := chatRequest{Message: rec.Message, ConversationID: rec.ConversationID}
-	stored, saved, err := wk.run(turnCtx, ctx, events, job.UserID, &req)
+	stored, saved, err := wk.run(turnCtx, ctx, events, rec)
 	if err != nil {
 		e := &chat.Error{Code: chat.ErrorCode(err), Message: chat.ErrorMessage(err)}
 		var ce *chat.Error
@@ -185,7 +207,9 @@ func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
 		}
 		s.Logger.LogAttrs(ctx, slog.LevelWarn, "job's turn failed", slog.String("job_id", job.JobID), slog.String("code", string(e.Code)), slog.String("error", err.Error()))
 		transient := e.Code == chat.CodeUnavailable || e.Code == chat.CodeModelUnavailable
-		if transient && rec.Attempt < MaxJobAttempts {
+		// The queue's deliveries run out too (a delivery whose claim
+		// failed counts there, not here): on the last one, fail for good.
+		if transient && rec.Attempt < MaxJobAttempts && attempt < MaxJobAttempts {
 			// Queued again, with the events of this attempt kept: the next
 			// delivery runs the turn afresh.
 			return rec2.finish(chat.JobQueued, nil, nil, err)
@@ -199,19 +223,47 @@ func (wk *Worker) Handle(ctx context.Context, job chat.Job, attempt int) error {
 
 // run is the turn of a job: history, the user's limits, the agent, the
 // store, as POST /chat runs them.
-func (wk *Worker) run(ctx, jobCtx context.Context, events *chat.Events, user string, req *chatRequest) (chat.Turn, bool, error) {
+func (wk *Worker) run(ctx, jobCtx context.Context, events *chat.Events, rec chat.JobRecord) (chat.Turn, bool, error) {
 	s := wk.s
-	history, nextSeq, err := s.loadHistory(jobCtx, user, req)
-	if err != nil {
-		return chat.Turn{}, false, err
+	req := chatRequest{Message: rec.Message, ConversationID: rec.ConversationID}
+	var history []chat.Turn
+	nextSeq := 1
+	if !rec.NewConversation || rec.Attempt > 1 {
+		// An earlier attempt may have created the new conversation with a
+		// turn of its own; that is history now like any other.
+		h, seq, err := s.loadHistory(jobCtx, rec.UserID, &req)
+		switch {
+		case err == nil:
+			history, nextSeq = h, seq
+		case !(rec.NewConversation && chat.ErrorCode(err) == chat.CodeNotFound):
+			return chat.Turn{}, false, err
+		}
 	}
 	events.Emit(chat.Event{Kind: chat.EventRunStarted, Run: &chat.RunInfo{ConversationID: req.ConversationID, Turn: nextSeq, RunID: s.NewID()}})
-	reservation, err := s.reserve(jobCtx, user)
+	reservation, err := s.reserve(jobCtx, rec.UserID)
 	if err != nil {
 		return chat.Turn{}, false, err
 	}
-	return s.answer(ctx, jobCtx, user, *req, history, nextSeq, reservation)
+	return s.answer(ctx, jobCtx, rec.UserID, req, history, nextSeq, reservation, rec.ID)
 }
+
+// storedTurn finds the turn an earlier attempt of the job stored, if any.
+func (wk *Worker) storedTurn(ctx context.Context, rec chat.JobRecord) (chat.Turn, bool) {
+	turns, err := wk.s.Memory.History(ctx, rec.UserID, rec.ConversationID, max(wk.s.HistoryTurns, DefaultHistoryTurns))
+	if err != nil {
+		return chat.Turn{}, false
+	}
+	for _, t := range turns {
+		if t.JobID == rec.ID {
+			return t, true
+		}
+	}
+	return chat.Turn{}, false
+}
+
+// jobHeadroom is what a job's turn leaves of its lease: the save reserve
+// to store the turn, and as much again to write the outcome.
+func jobHeadroom(saveReserve time.Duration) time.Duration { return 2*saveReserve + responseMargin }
 
 // jobRecorder is the chat.Sink of a job's turn: it encodes each event as
 // AG-UI, as the stream would, and writes the record at step boundaries
@@ -283,7 +335,14 @@ func (jr *jobRecorder) writeLocked() error {
 // turn is stored, and its answer must reach the record. retry, when set,
 // is returned so the queue delivers the job again.
 func (jr *jobRecorder) finish(status chat.JobStatus, result json.RawMessage, jobErr *chat.JobError, retry error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(jr.ctx), jr.s.SaveReserve)
+	// The save reserve, but never past the job's own deadline (the lease's
+	// end): a write still running when Lambda stops the function could
+	// leave the job to be run again.
+	by := jr.s.Now().Add(jr.s.SaveReserve)
+	if d, ok := jr.ctx.Deadline(); ok && d.Before(by) {
+		by = d
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(jr.ctx), by)
 	defer cancel()
 	jr.mu.Lock()
 	defer jr.mu.Unlock()

@@ -112,7 +112,7 @@ func JobsContract(t *testing.T, newStore func(t *testing.T, now func() time.Time
 		t.Parallel()
 		clock := NewClock()
 		s := newStore(t, clock.Now)
-		rec := chat.IdempotencyRecord{UserID: "alice", Key: "k1", RequestHash: "h1", LeaseUntil: clock.Now().Add(time.Minute)}
+		rec := chat.IdempotencyRecord{UserID: "alice", Key: "k1", RequestHash: "h1", Token: "t1", LeaseUntil: clock.Now().Add(time.Minute)}
 		if _, began, err := s.BeginIdempotent(ctx, rec); err != nil || !began {
 			t.Fatalf("first Begin: %v, %v", began, err)
 		}
@@ -140,16 +140,28 @@ func JobsContract(t *testing.T, newStore func(t *testing.T, now func() time.Time
 		if _, began, err := s.BeginIdempotent(ctx, rec); err != nil || !began {
 			t.Fatalf("Begin after 25 h: %v, %v; want begun", began, err)
 		}
-		if err := s.ReleaseIdempotent(ctx, "alice", "k1"); err != nil {
+		if err := s.ReleaseIdempotent(ctx, "alice", "k1", "t1"); err != nil {
 			t.Fatal(err)
 		}
 		if _, began, err := s.BeginIdempotent(ctx, rec); err != nil || !began {
 			t.Fatalf("Begin after Release: %v, %v; want begun", began, err)
 		}
-		clock.Advance(2 * time.Minute) // the runner died: its lease ends
-		rec.LeaseUntil = clock.Now().Add(time.Minute)
+		clock.Advance(2 * time.Minute) // the runner overran its lease
+		late := rec
+		rec.Token, rec.LeaseUntil = "t2", clock.Now().Add(time.Minute)
 		if _, began, err := s.BeginIdempotent(ctx, rec); err != nil || !began {
 			t.Fatalf("Begin after a dead runner's lease: %v, %v; want begun", began, err)
+		}
+		// The overrunning request can neither answer for the key nor free it.
+		late.Status, late.Body = 200, []byte("{}\n")
+		if err := s.CompleteIdempotent(ctx, late); !IsCode(err, chat.CodeConflict) {
+			t.Fatalf("Complete by the request that lost the key: %v, want conflict", err)
+		}
+		if err := s.ReleaseIdempotent(ctx, "alice", "k1", "t1"); err != nil {
+			t.Fatal(err)
+		}
+		if held, began, err := s.BeginIdempotent(ctx, rec); err != nil || began || held.Token != "t2" {
+			t.Fatalf("after the stale release: %+v, %v, %v; want the key still held by t2", held, began, err)
 		}
 	})
 	t.Run("one of 50 concurrent begins", func(t *testing.T) {
@@ -160,7 +172,7 @@ func JobsContract(t *testing.T, newStore func(t *testing.T, now func() time.Time
 		var wg sync.WaitGroup
 		for range 50 {
 			wg.Go(func() {
-				_, ok, err := s.BeginIdempotent(ctx, chat.IdempotencyRecord{UserID: "u", Key: "same", RequestHash: "h", LeaseUntil: clock.Now().Add(time.Minute)})
+				_, ok, err := s.BeginIdempotent(ctx, chat.IdempotencyRecord{UserID: "u", Key: "same", RequestHash: "h", Token: "t", LeaseUntil: clock.Now().Add(time.Minute)})
 				if err != nil {
 					t.Error(err)
 				}
