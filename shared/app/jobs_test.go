@@ -532,7 +532,9 @@ func TestJobTakenOverAfterItsTurnWasStored(t *testing.T) {
 }
 
 func TestQueueURLNeedsTheTable(t *testing.T) {
-	cfg, err := config.FromEnv(func(k string) string { return map[string]string{"QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/turns"}[k] })
+	cfg, err := config.FromEnv(func(k string) string {
+		return map[string]string{"QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/turns"}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
