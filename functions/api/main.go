@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/datachat/datachat/shared/app"
@@ -29,7 +27,7 @@ import (
 func main() {
 	// Logs and metrics go to stdout: JSON lines, the EMF ones among them
 	// turned into CloudWatch metrics.
-	handler, err := build(os.Getenv, os.Stdout, fetchSecret)
+	handler, err := build(os.Getenv, os.Stdout, secrets.FetchDefault)
 	if err != nil {
 		// Lambda reports the init failure; the log says why.
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", slog.String("error", err.Error()))
@@ -143,13 +141,3 @@ type secretFetcher func(ctx context.Context, arn string) (string, error)
 // initTimeout bounds the work at init (reading secrets, AWS configuration):
 // Lambda gives init 10 s.
 const initTimeout = 8 * time.Second
-
-// fetchSecret reads the secret with the SDK's standard configuration
-// (region, credentials and endpoint from the Lambda environment).
-func fetchSecret(ctx context.Context, arn string) (string, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return "", fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return secrets.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), arn)
-}

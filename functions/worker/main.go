@@ -20,8 +20,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/chat"
@@ -32,7 +30,7 @@ import (
 )
 
 func main() {
-	w, err := build(os.Getenv, os.Stdout, fetchSecret)
+	w, err := build(os.Getenv, os.Stdout, secrets.FetchDefault)
 	if err != nil {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("init failed", slog.String("error", err.Error()))
 		os.Exit(1)
@@ -112,13 +110,4 @@ type noUsers struct{}
 
 func (noUsers) Authenticate(*http.Request) (string, error) {
 	return "", chat.Errorf(chat.CodeUnauthorized, "the worker serves no requests")
-}
-
-// fetchSecret reads the secret with the SDK's standard configuration.
-func fetchSecret(ctx context.Context, arn string) (string, error) {
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return "", fmt.Errorf("load AWS configuration: %w", err)
-	}
-	return secrets.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), arn)
 }

@@ -29,24 +29,7 @@ const secret = "app-test-secret-0123456789abcdef012345"
 // with deps' overrides, and serves it over real HTTP.
 func newApp(t testing.TB, deps app.Deps, env map[string]string) *httptest.Server {
 	t.Helper()
-	cfg, err := config.FromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auth.NewHS256([]byte(secret), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps.Auth = v
-	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	a, err := app.New(context.Background(), cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler)
-	t.Cleanup(srv.Close)
+	srv, _ := buildApp(t, deps, env)
 	return srv
 }
 

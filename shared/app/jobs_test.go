@@ -36,7 +36,7 @@ import (
 
 // buildApp is newApp that also returns the App, for its worker; the
 // in-process pool is closed when the test ends.
-func buildApp(t *testing.T, deps app.Deps, env map[string]string) (*httptest.Server, *app.App) {
+func buildApp(t testing.TB, deps app.Deps, env map[string]string) (*httptest.Server, *app.App) {
 	t.Helper()
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
@@ -98,4 +99,16 @@ func parse(raw string) (string, error) {
 	slices.Sort(names)
 	return "", fmt.Errorf("the secret is a JSON object without an %s field; its fields are: %s",
 		strings.Join(KeyFields(), " or "), strings.Join(names, ", "))
+}
+
+// FetchDefault is Fetch with a client on the AWS SDK's standard
+// configuration (region, credentials and endpoint from the environment,
+// as a Lambda function has them): what the functions read their keys with
+// at init.
+func FetchDefault(ctx context.Context, arn string) (string, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return "", fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return Fetch(ctx, secretsmanager.NewFromConfig(cfg), arn)
 }
