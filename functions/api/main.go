@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,7 +18,6 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/datachat/datachat/shared/app"
-	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/httpapi"
 	"github.com/datachat/datachat/shared/secrets"
 )
@@ -38,26 +36,10 @@ func main() {
 
 // build is main without the process: everything a test needs to drive the
 // function with real events.
-func build(getenv func(string) string, logs io.Writer, fetch secretFetcher) (*function, error) {
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
-	defer cancel()
-	// Read once per instance, at init, and kept in memory: every warm
-	// invocation reuses them.
-	if err := app.ResolveSecrets(ctx, &cfg, fetch); err != nil {
-		return nil, err
-	}
-	// JSON lines, which CloudWatch Logs Insights queries field by field.
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	a, err := app.New(ctx, cfg, app.Deps{Auth: claimsAuth{}, Logger: logger, Metrics: logs})
+func build(getenv func(string) string, logs io.Writer, fetch app.SecretFetcher) (*function, error) {
+	a, _, err := app.ForLambda(getenv, logs, fetch, claimsAuth{})
 	if err != nil {
 		return nil, err
-	}
-	if len(a.Embedded) > 0 {
-		logger.Warn("running on embedded defaults; set the variables named here for a deployed stack", slog.Any("embedded", a.Embedded))
 	}
 	return &function{handler: a.Handler, proxy: httpadapter.New(a.Handler)}, nil
 }
@@ -134,10 +116,3 @@ func gatewayDeadline(ctx context.Context, ev eventV1) (context.Context, context.
 	}
 	return context.WithDeadline(ctx, d)
 }
-
-// secretFetcher reads a secret's value by ARN.
-type secretFetcher func(ctx context.Context, arn string) (string, error)
-
-// initTimeout bounds the work at init (reading secrets, AWS configuration):
-// Lambda gives init 10 s.
-const initTimeout = 8 * time.Second

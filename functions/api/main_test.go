@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/datachat/datachat/shared/app"
 )
 
 // loadEvent reads one of the sample events that `sam local invoke -e` uses.
@@ -182,7 +184,7 @@ func TestIdentityFromEitherAuthorizer(t *testing.T) {
 	}
 }
 
-func noSecrets(t *testing.T) secretFetcher {
+func noSecrets(t *testing.T) app.SecretFetcher {
 	return func(context.Context, string) (string, error) {
 		t.Error("no secret should be read without OPENAI_API_KEY_SECRET_ARN")
 		return "", nil

@@ -9,13 +9,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -23,7 +21,6 @@ import (
 
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/chat"
-	"github.com/datachat/datachat/shared/config"
 	"github.com/datachat/datachat/shared/reqlog"
 	"github.com/datachat/datachat/shared/secrets"
 	"github.com/datachat/datachat/shared/sqs"
@@ -44,26 +41,10 @@ type worker struct {
 	logger *slog.Logger
 }
 
-// initTimeout bounds the work at init: Lambda gives init 10 s.
-const initTimeout = 8 * time.Second
-
-func build(getenv func(string) string, logs io.Writer, fetch func(context.Context, string) (string, error)) (*worker, error) {
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
-	defer cancel()
-	if err := app.ResolveSecrets(ctx, &cfg, fetch); err != nil {
-		return nil, err
-	}
-	logger := slog.New(reqlog.Handler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
-	a, err := app.New(ctx, cfg, app.Deps{Auth: noUsers{}, Logger: logger, Metrics: logs})
+func build(getenv func(string) string, logs io.Writer, fetch app.SecretFetcher) (*worker, error) {
+	a, logger, err := app.ForLambda(getenv, logs, fetch, noUsers{})
 	if err != nil {
 		return nil, err
-	}
-	if len(a.Embedded) > 0 {
-		logger.Warn("running on embedded defaults; set the variables named here for a deployed stack", slog.Any("embedded", a.Embedded))
 	}
 	return &worker{run: a.Worker.Handle, logger: logger}, nil
 }

@@ -265,10 +265,45 @@ func embeddedWarehouse(rowCap int) (*embedded.Warehouse, error) {
 	return w, nil
 }
 
-// ResolveSecrets reads the keys whose Secrets Manager ARNs cfg names and
-// are not already set, with fetch (the functions read them once per
-// instance, at init, so Secrets Manager sees one call per cold start).
-func ResolveSecrets(ctx context.Context, cfg *config.Config, fetch func(ctx context.Context, arn string) (string, error)) error {
+// SecretFetcher reads a secret's value by its ARN.
+type SecretFetcher func(ctx context.Context, arn string) (string, error)
+
+// LambdaInitTimeout bounds a function's work at init (reading secrets and
+// the AWS configuration): Lambda gives init 10 s.
+const LambdaInitTimeout = 8 * time.Second
+
+// ForLambda builds the app as a Lambda function does at init: the
+// configuration from getenv, the keys read once from Secrets Manager with
+// fetch (every warm invocation reuses them), JSON log lines and EMF
+// metrics on logs, and a warning naming the ports that run on their
+// embedded stand-ins. It returns the logger too, for the function's own
+// lines.
+func ForLambda(getenv func(string) string, logs io.Writer, fetch SecretFetcher, authn httpapi.Authenticator) (*App, *slog.Logger, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("configuration: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), LambdaInitTimeout)
+	defer cancel()
+	if err := resolveSecrets(ctx, &cfg, fetch); err != nil {
+		return nil, nil, err
+	}
+	// JSON lines, which CloudWatch Logs Insights queries field by field;
+	// each names its request and trace.
+	logger := slog.New(reqlog.Handler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	a, err := New(ctx, cfg, Deps{Auth: authn, Logger: logger, Metrics: logs})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(a.Embedded) > 0 {
+		logger.Warn("running on embedded defaults; set the variables named here for a deployed stack", slog.Any("embedded", a.Embedded))
+	}
+	return a, logger, nil
+}
+
+// resolveSecrets reads the keys whose Secrets Manager ARNs cfg names and
+// are not already set.
+func resolveSecrets(ctx context.Context, cfg *config.Config, fetch SecretFetcher) error {
 	var err error
 	if cfg.OpenAI.KeySecretARN != "" && cfg.OpenAI.APIKey == "" {
 		if cfg.OpenAI.APIKey, err = fetch(ctx, cfg.OpenAI.KeySecretARN); err != nil {
