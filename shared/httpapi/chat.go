@@ -283,14 +283,10 @@ func (s *server) getConversation(w http.ResponseWriter, r *http.Request, user st
 		s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "conversation %q not found", id))
 		return
 	}
-	limit := DefaultTurnPage
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := parseLimit(v, s.MaxListLimit)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		limit = n
+	limit, err := s.pageLimit(r, DefaultTurnPage)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	after, err := decodeTurnCursor(r.URL.Query().Get("cursor"))
 	if err != nil {
@@ -369,14 +365,10 @@ type listResponse struct {
 }
 
 func (s *server) listConversations(w http.ResponseWriter, r *http.Request, user string) {
-	limit := 20
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := parseLimit(v, s.MaxListLimit)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		limit = n
+	limit, err := s.pageLimit(r, DefaultListPage)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	list, next, err := s.Conversations.List(r.Context(), user, limit, r.URL.Query().Get("cursor"))
 	if err != nil {
@@ -387,6 +379,19 @@ func (s *server) listConversations(w http.ResponseWriter, r *http.Request, user 
 		list = []chat.Conversation{}
 	}
 	writeJSON(w, http.StatusOK, listResponse{Conversations: list, NextCursor: next})
+}
+
+// DefaultListPage is how many conversations GET /conversations returns
+// without a limit.
+const DefaultListPage = 20
+
+// pageLimit is the request's ?limit, def when it has none.
+func (s *server) pageLimit(r *http.Request, def int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	return parseLimit(v, s.MaxListLimit)
 }
 
 func parseLimit(v string, max int) (int, error) {
