@@ -27,7 +27,6 @@ import (
 	"github.com/datachat/datachat/shared/offline"
 	"github.com/datachat/datachat/shared/openai"
 	"github.com/datachat/datachat/shared/reqlog"
-	"github.com/datachat/datachat/shared/sample"
 	"github.com/datachat/datachat/shared/sqs"
 	"github.com/datachat/datachat/shared/weaviate"
 )
@@ -114,9 +113,9 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*App, error) {
 	default:
 		// The agent fetches whole series up to the chart's points and
 		// cuts the response's table to RowCap itself.
-		w, err := embeddedWarehouse(max(cfg.Limits.RowCap, cfg.Limits.ChartPoints))
+		w, err := embedded.SampleWarehouse(max(cfg.Limits.RowCap, cfg.Limits.ChartPoints))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("app.New: %w", err)
 		}
 		deps.Warehouse = w
 		a.Embedded = append(a.Embedded, "warehouse (sample market data; set WEAVIATE_URL)")
@@ -249,21 +248,6 @@ func modelName(m chat.Model) string {
 	return "custom"
 }
 
-func embeddedWarehouse(rowCap int) (*embedded.Warehouse, error) {
-	ds, err := sample.Load()
-	if err != nil {
-		return nil, fmt.Errorf("app: load sample data: %w", err)
-	}
-	sets := make([]embedded.Dataset, len(ds))
-	for i, d := range ds {
-		sets[i] = embedded.Dataset{Collection: d.Collection, Rows: d.Rows, IDs: d.IDs}
-	}
-	w, err := embedded.NewWarehouse(sets, rowCap)
-	if err != nil {
-		return nil, fmt.Errorf("app: %w", err)
-	}
-	return w, nil
-}
 
 // SecretFetcher reads a secret's value by its ARN.
 type SecretFetcher func(ctx context.Context, arn string) (string, error)

@@ -10,7 +10,6 @@ import (
 	"github.com/datachat/datachat/shared/app"
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/embedded"
-	"github.com/datachat/datachat/shared/sample"
 )
 
 // chartQuestions are the question shapes of the offline model that draw a
@@ -100,15 +99,7 @@ func TestChartsOfQuestionShapes(t *testing.T) {
 // the chart tool from sample tables.
 func toolCharts(t *testing.T) map[string]*chat.Chart {
 	t.Helper()
-	ds, err := sample.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := make([]embedded.Dataset, len(ds))
-	for i, d := range ds {
-		sets[i] = embedded.Dataset{Collection: d.Collection, Rows: d.Rows, IDs: d.IDs}
-	}
-	w, err := embedded.NewWarehouse(sets, 500)
+	w, err := embedded.SampleWarehouse(500)
 	if err != nil {
 		t.Fatal(err)
 	}

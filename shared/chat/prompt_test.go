@@ -11,20 +11,11 @@ import (
 
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/embedded"
-	"github.com/datachat/datachat/shared/sample"
 )
 
 func sampleWarehouse(t *testing.T) *embedded.Warehouse {
 	t.Helper()
-	ds, err := sample.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := make([]embedded.Dataset, len(ds))
-	for i, d := range ds {
-		sets[i] = embedded.Dataset{Collection: d.Collection, Rows: d.Rows, IDs: d.IDs}
-	}
-	w, err := embedded.NewWarehouse(sets, 500)
+	w, err := embedded.SampleWarehouse(500)
 	if err != nil {
 		t.Fatal(err)
 	}

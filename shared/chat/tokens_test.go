@@ -11,7 +11,6 @@ import (
 	"github.com/datachat/datachat/shared/chat"
 	"github.com/datachat/datachat/shared/chat/chattest"
 	"github.com/datachat/datachat/shared/embedded"
-	"github.com/datachat/datachat/shared/sample"
 )
 
 // tokenCorpus is what a turn sends, by kind: the system prompt and tool
@@ -19,15 +18,7 @@ import (
 // the questions and answers of the question shapes.
 func tokenCorpus(t *testing.T) map[string][]string {
 	t.Helper()
-	ds, err := sample.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := make([]embedded.Dataset, len(ds))
-	for i, d := range ds {
-		sets[i] = embedded.Dataset{Collection: d.Collection, Rows: d.Rows, IDs: d.IDs}
-	}
-	w, err := embedded.NewWarehouse(sets, 500)
+	w, err := embedded.SampleWarehouse(500)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,15 +16,7 @@ import (
 // the embedded warehouse over the same sample.
 func TestValueHintsMatchEmbedded(t *testing.T) {
 	w, _ := sampleWarehouse(t, weaviate.Options{RowCap: 500, Collections: []string{sample.SP500, sample.Stocks}})
-	ds, err := sample.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sets := make([]embedded.Dataset, len(ds))
-	for i, d := range ds {
-		sets[i] = embedded.Dataset{Collection: d.Collection, Rows: d.Rows, IDs: d.IDs}
-	}
-	e, err := embedded.NewWarehouse(sets, 500)
+	e, err := embedded.SampleWarehouse(500)
 	if err != nil {
 		t.Fatal(err)
 	}
