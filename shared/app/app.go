@@ -248,7 +248,6 @@ func modelName(m chat.Model) string {
 	return "custom"
 }
 
-
 // SecretFetcher reads a secret's value by its ARN.
 type SecretFetcher func(ctx context.Context, arn string) (string, error)
 
